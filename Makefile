@@ -1,0 +1,45 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is optional.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test lint fmt messages clean services-stop
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+## make run: set up, start embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL are set,
+## migrate, load demo data, serve on http://127.0.0.1:$(PORT) with a worker and beat.
+run: $(STAMP)
+	PORT=$(PORT) $(PY) scripts/devservices.py run
+
+## make test: the same set-up, then the whole test suite.
+test: $(STAMP)
+	$(PY) scripts/devservices.py test $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+## Extract strings and compile catalogues (needs GNU gettext); the .mo files are committed so
+## a machine without gettext still serves Chinese.
+messages: $(STAMP)
+	$(PY) manage.py makemessages --locale zh_Hans --ignore '.venv/*' --ignore '.dev/*' --no-obsolete
+	$(PY) manage.py compilemessages --locale zh_Hans --ignore '.venv/*'
+
+services-stop: $(STAMP)
+	$(PY) scripts/devservices.py stop
+
+clean: services-stop
+	rm -rf $(VENV) .dev staticfiles

@@ -1,0 +1,106 @@
+"""Domain errors and their one mapping to HTTP: RFC 9457 problem details for the API.
+
+Services raise DomainError subclasses; views never translate them by hand. The HTML side
+shows the same message through Django's messages framework (see each view).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+class DomainError(Exception):
+    """A business rule refused the operation. `code` is stable; `message` is for people."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "domain_error"
+    title = _("The request could not be processed.")
+
+    def __init__(self, message: str | None = None, *, extra: dict[str, Any] | None = None) -> None:
+        self.message = str(message or self.title)
+        self.extra = extra or {}
+        super().__init__(self.message)
+
+
+class NotFound(DomainError):
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "not_found"
+    title = _("Not found.")
+
+
+class Forbidden(DomainError):
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "forbidden"
+    title = _("You are not allowed to do this.")
+
+
+class Conflict(DomainError):
+    """The resource is not in a state that allows the operation (e.g. an illegal transition)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    code = "conflict"
+    title = _("The request conflicts with the current state of the resource.")
+
+
+class ValidationFailed(DomainError):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    code = "validation_failed"
+    title = _("The data is not valid.")
+
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+def problem_response(
+    *, status_code: int, title: str, detail: Any, code: str, extra: dict[str, Any] | None = None
+) -> Response:
+    body: dict[str, Any] = {
+        "type": f"about:blank#{code}",
+        "title": str(title),
+        "status": status_code,
+        "code": code,
+    }
+    if isinstance(detail, dict | list):
+        body["detail"] = str(title)
+        body["errors"] = detail
+    else:
+        body["detail"] = str(detail)
+    if extra:
+        body.update(extra)
+    return Response(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF exception handler: every error leaves the API as problem details."""
+    if isinstance(exc, DomainError):
+        return problem_response(
+            status_code=exc.status_code, title=str(exc.title), detail=exc.message, code=exc.code,
+            extra=exc.extra,
+        )  # fmt: skip
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
+    detail = exc.detail
+    if isinstance(detail, dict) and set(detail) == {"detail"}:
+        detail = detail["detail"]
+    problem = problem_response(
+        status_code=response.status_code,
+        title=str(exc.default_detail),
+        detail=detail,
+        code=exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code,
+    )
+    for header in ("WWW-Authenticate", "Retry-After", "Allow"):
+        if header in response:
+            problem[header] = response[header]
+    return problem
