@@ -19,7 +19,10 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("Administrator")
 
 
-OFFICER_ROLES = frozenset({Role.OFFICER, Role.SUPERVISOR})
+# Access is decided on these permissions (granted to groups in migrations), never on group
+# names, so superusers and the admin group work cases too without a second rule.
+WORK_CASES = "accounts.work_cases"
+SUPERVISE_CASES = "accounts.supervise_cases"
 
 
 class UserManager(BaseUserManager["User"]):
@@ -90,9 +93,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def is_officer(self) -> bool:
-        """Works cases: officers and supervisors."""
-        return bool(self.role_names & OFFICER_ROLES)
+        """Works cases: whoever holds accounts.work_cases (officer, supervisor, admin)."""
+        return self.has_perm(WORK_CASES)
 
     @property
     def is_supervisor(self) -> bool:
-        return Role.SUPERVISOR in self.role_names
+        """Supervises queues: whoever holds accounts.supervise_cases."""
+        return self.has_perm(SUPERVISE_CASES)

@@ -1,8 +1,9 @@
 """Settings for every environment, read from the environment (django-environ).
 
 KVISA_ENV selects the mode:
-- ``production``: no secret defaults; DJANGO_SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and
-  REDIS_URL must be set or the process refuses to start; HTTPS-only cookies and HSTS.
+- ``production``: no secret defaults; DJANGO_SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL,
+  REDIS_URL and EMAIL_URL must be set or the process refuses to start; HTTPS-only cookies and
+  HSTS.
 - ``development`` (default): a random secret is written to the git-ignored ``.env`` on first
   run; DATABASE_URL/REDIS_URL are given by ``scripts/devservices.py`` (embedded servers).
 Tests use ``kvisa.settings_test``, a small override of this module.
@@ -11,18 +12,22 @@ Tests use ``kvisa.settings_test``, a small override of this module.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-ENV_FILE = BASE_DIR / ".env"
+from ops import logconfig
 
+BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
+# KVISA_ENV_FILE points elsewhere (tests use a temporary file, so they never touch the real .env).
+ENV_FILE = Path(env.str("KVISA_ENV_FILE", default=str(BASE_DIR / ".env")))
 if ENV_FILE.exists():
     env.read_env(str(ENV_FILE))
 
@@ -39,25 +44,26 @@ def _required(name: str) -> str:
     return value
 
 
-def _development_secret() -> str:
-    """Generate the dev secret once and keep it in .env, so sessions survive restarts."""
-    key = env.str("DJANGO_SECRET_KEY", default="")
-    if key:
-        return key
-    key = secrets.token_urlsafe(50)
+def _development_secret(name: str, generate: Callable[[], str]) -> str:
+    """Generate a dev secret once and keep it in .env, so sessions (and data encrypted with it)
+    survive restarts. `make run` migrates before starting processes, so only one writer races."""
+    value = env.str(name, default="")
+    if value:
+        return value
+    value = generate()
     with ENV_FILE.open("a", encoding="utf-8") as fh:
-        fh.write(f"DJANGO_SECRET_KEY={key}\n")
-    return key
+        fh.write(f"{name}={value}\n")
+    return value
 
 
 if PRODUCTION:
     SECRET_KEY = _required("DJANGO_SECRET_KEY")
-    ALLOWED_HOSTS = [h for h in _required("ALLOWED_HOSTS").split(",") if h.strip()]
+    ALLOWED_HOSTS = [h.strip() for h in _required("ALLOWED_HOSTS").split(",") if h.strip()]
     DATABASE_URL = _required("DATABASE_URL")
     REDIS_URL = _required("REDIS_URL")
     DEBUG = False
 else:
-    SECRET_KEY = _development_secret()
+    SECRET_KEY = _development_secret("DJANGO_SECRET_KEY", lambda: secrets.token_urlsafe(50))
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
     DATABASE_URL = env.str("DATABASE_URL", default="postgres://postgres@127.0.0.1:54329/kvisa")
     REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:63799/0")
@@ -88,16 +94,22 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_prometheus",
     "django_structlog",
+    "django_countries",
+    "phonenumber_field",
     # ours; an app may import only apps above it in this list (reviews never imported by applications)
     "ops",
     "pages",
     "accounts",
+    "policy",
     "applications",
     "reviews",
 ]
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # first after the timer: it rewrites META before anything caches request.headers, and
+    # even responses short-circuited by later middleware carry the id
+    "ops.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -151,6 +163,8 @@ CACHES = {
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="kvisa"),
         "TIMEOUT": 300,
+        # A stalled Redis must fail a request (and /readyz) fast instead of hanging a worker.
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
@@ -247,6 +261,8 @@ CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cook
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Probes and the metrics scraper talk plain HTTP to the container, not through the proxy.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
@@ -307,7 +323,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
-    "ops-worker-heartbeat": {"task": "ops.tasks.worker_heartbeat", "schedule": timedelta(seconds=30)},
+    # expires: heartbeats queued during an outage are dropped, not replayed by the thousand.
+    "ops-worker-heartbeat": {
+        "task": "ops.tasks.worker_heartbeat",
+        "schedule": timedelta(seconds=30),
+        "options": {"expires": 30},
+    },
+    "applications-drafts-housekeeping": {"task": "applications.tasks.drafts_housekeeping", "schedule": crontab(minute=40, hour=2)},
     "ops-clear-expired-sessions": {"task": "ops.tasks.clear_expired_sessions", "schedule": crontab(minute=17, hour=3)},
 }
 # Celery's Django fixup closes the DB connection around every task unless told to reuse it
@@ -319,53 +341,59 @@ WORKER_HEARTBEAT_MAX_AGE = 120  # seconds; /readyz fails when the last heartbeat
 # --- Logging: JSON lines with a request id that follows into Celery tasks ---------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "console")
+LOGGING = logconfig.logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)
+logconfig.configure_structlog()
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "json": {
-            "()": "structlog.stdlib.ProcessorFormatter",
-            "processor": "structlog.processors.JSONRenderer",
-        },
-        "console": {
-            "()": "structlog.stdlib.ProcessorFormatter",
-            "processor": "structlog.dev.ConsoleRenderer",
-        },
-    },
-    "handlers": {"default": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
-    "root": {"handlers": ["default"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        "django_structlog": {"level": LOG_LEVEL},
-    },
-}
+# ops.middleware.RequestIdMiddleware validates an incoming X-Request-ID (or mints one) before
+# django-structlog reads it, so a proxy's id joins its logs with ours.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
 
 # --- Product settings (defaults; policy data itself lives in the database) -------------------
 DRAFT_REMINDER_DAYS = env.int("DRAFT_REMINDER_DAYS", default=30)
 DRAFT_PURGE_DAYS = env.int("DRAFT_PURGE_DAYS", default=90)
 
-import structlog  # noqa: E402  (configured here, after LOG_* are known)
 
-structlog.configure(
-    processors=[
-        structlog.contextvars.merge_contextvars,
-        structlog.stdlib.filter_by_level,
-        structlog.processors.TimeStamper(fmt="iso"),
-        structlog.stdlib.add_logger_name,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.PositionalArgumentsFormatter(),
-        structlog.processors.StackInfoRenderer(),
-        structlog.processors.format_exc_info,
-        structlog.processors.UnicodeDecoder(),
-        structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-    ],
-    logger_factory=structlog.stdlib.LoggerFactory(),
-    cache_logger_on_first_use=True,
-)
+# --- Data protection (applications.crypto, applications.uploads, applications.scanning) ------
+# FIELD_ENCRYPTION_KEYS: comma-separated Fernet keys; the first encrypts, all decrypt (rotate by
+# putting a new key first, re-saving rows, then dropping the old one). IDENTIFIER_HASH_KEY keys
+# the lookup digests of passport numbers; changing it means recomputing every digest.
+def _fernet_keys(raw: str) -> list[str]:
+    keys = [key.strip() for key in raw.split(",") if key.strip()]
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"FIELD_ENCRYPTION_KEYS key {position} is not a Fernet key (32 url-safe base64 bytes)"
+            ) from exc
+    if not keys:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must hold at least one key")
+    return keys
+
+
+if PRODUCTION:
+    FIELD_ENCRYPTION_KEYS = _fernet_keys(_required("FIELD_ENCRYPTION_KEYS"))
+    IDENTIFIER_HASH_KEY = _required("IDENTIFIER_HASH_KEY")
+else:
+    FIELD_ENCRYPTION_KEYS = _fernet_keys(
+        _development_secret("FIELD_ENCRYPTION_KEYS", lambda: Fernet.generate_key().decode())
+    )
+    IDENTIFIER_HASH_KEY = _development_secret("IDENTIFIER_HASH_KEY", lambda: secrets.token_urlsafe(32))
+if len(IDENTIFIER_HASH_KEY) < 32:
+    raise ImproperlyConfigured("IDENTIFIER_HASH_KEY must be at least 32 characters")
+# Largest accepted document upload; the reverse proxy's body limit should be a little above it.
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+# "clamd" scans every upload through clamd's INSTREAM command; "none" skips scanning (dev only).
+VIRUS_SCANNER = env.str("VIRUS_SCANNER", default="clamd" if PRODUCTION else "none")
+if VIRUS_SCANNER not in {"clamd", "none"}:
+    raise ImproperlyConfigured(f"VIRUS_SCANNER must be clamd or none, not {VIRUS_SCANNER!r}")
+CLAMD_HOST = env.str("CLAMD_HOST", default="127.0.0.1")
+CLAMD_PORT = env.int("CLAMD_PORT", default=3310)
 
 # accounts.User.email is unique case-insensitively through a functional UniqueConstraint on
 # Lower(email), which the system check cannot see.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 # Outside production, whitenoise serves straight from the source folders (no collectstatic).
 WHITENOISE_USE_FINDERS = not PRODUCTION
+# Public status lookups allowed per client address per hour.
+STATUS_LOOKUP_RATE = env.int("STATUS_LOOKUP_RATE", default=20)

@@ -4,9 +4,12 @@ import os
 
 os.environ.setdefault("KVISA_ENV", "test")
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret")
+# Fixed data-protection keys (set before the import, so no run writes generated ones to .env).
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "a3Zpc2EtdGVzdC1maWVsZC1lbmNyeXB0aW9uLWtleSE=")
+os.environ.setdefault("IDENTIFIER_HASH_KEY", "test-only-identifier-hash-key-not-secret")
 
 from kvisa.settings import *  # noqa: E402,F403
-from kvisa.settings import CACHES, REDIS_URL  # noqa: E402
+from kvisa.settings import CACHES, DATABASES, INSTALLED_APPS, REDIS_URL  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -17,3 +20,9 @@ LOG_FORMAT = "console"
 # Tests publish to their own queue, so a worker started by an integration test never picks up
 # messages left by another run sharing the same Redis.
 CELERY_TASK_DEFAULT_QUEUE = f"kvisa-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+# A model for testing reusable model fields (applications.crypto) against the real database.
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
+# Concurrent test runs against one server (two checkouts, a developer beside CI) need their
+# own test database: KVISA_TEST_DB_NAME names it (pytest-django adds the xdist suffix).
+if os.environ.get("KVISA_TEST_DB_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["KVISA_TEST_DB_NAME"]}

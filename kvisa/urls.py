@@ -2,10 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from applications import views as applications_views
+
 urlpatterns = [
     path("", include("pages.urls")),
     path("", include("ops.urls")),
     path("accounts/", include("allauth.urls")),
+    path("applications/", include("applications.urls")),
+    path("status/", applications_views.status_lookup, name="status_lookup"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("workspace/", include("reviews.urls")),
     path("admin/", admin.site.urls),

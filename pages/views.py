@@ -1,5 +1,6 @@
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import render
+from django.template import loader
 from django.views.decorators.csrf import requires_csrf_token
 
 
@@ -22,6 +23,10 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     return render(request, "errors/404.html", status=404)
 
 
-@requires_csrf_token
 def server_error(request: HttpRequest) -> HttpResponse:
-    return render(request, "errors/500.html", status=500)
+    """Render the 500 page without the request, as Django's own handler does.
+
+    No request means no context processors: nothing touches the session, the user or the
+    database, which may be exactly what failed. The active language still applies.
+    """
+    return HttpResponseServerError(loader.get_template("errors/500.html").render())

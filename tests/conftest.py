@@ -24,3 +24,48 @@ def unavailable(reason: str) -> None:
 @pytest.fixture(autouse=True)
 def _english_by_default(settings):
     settings.LANGUAGE_CODE = "en"
+
+
+def _purge_queue(app, queue: str) -> None:
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge(queue)
+
+
+@pytest.fixture
+def celery_broker():
+    """The Celery app with a reachable broker and an empty test queue (purged again after).
+
+    Tests that publish for real use this; an unreachable Redis is `unavailable`, never a pass.
+    """
+    import redis
+    from django.conf import settings
+
+    from kvisa.celery import app
+
+    try:
+        redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        unavailable(f"Celery broker at {settings.CELERY_BROKER_URL} unreachable: {exc}")
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    _purge_queue(app, queue)
+    yield app
+    _purge_queue(app, queue)
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, celery_broker, tmp_path):
+    """A real Celery worker (prefork, one child) consuming this run's test queue.
+
+    It works on the test database, so the test must commit what the worker should see:
+    hence transactional_db, which this fixture outlives on neither side (the worker is
+    stopped before the tables are flushed). Yields a tests.processes.CeleryWorkerProcess:
+    ``kill()`` it mid-task, ``start()`` it again, read ``log_records()``.
+    """
+    from django.conf import settings
+
+    from tests.processes import CeleryWorkerProcess
+
+    worker = CeleryWorkerProcess(queue=settings.CELERY_TASK_DEFAULT_QUEUE, log_dir=tmp_path)
+    worker.start()
+    yield worker
+    worker.stop()

@@ -1,0 +1,298 @@
+"""Every write to an application goes through here.
+
+Each service locks the application row, checks what the status allows, writes the timeline
+in the same transaction and queues side effects (emails, screening) only after commit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from applications.answers import application_answers
+from applications.checklist import missing_items
+from applications.crypto import identifier_digest
+from applications.models import (
+    TRANSITIONS,
+    Application,
+    Degree,
+    Document,
+    DocumentKind,
+    EvidenceRequest,
+    EvidenceResponse,
+    Status,
+    TimelineEvent,
+)
+from applications.reference import next_reference
+from applications.scanning import get_scanner
+from applications.uploads import validate_upload
+from kvisa.errors import Conflict, ValidationFailed
+from policy.selectors import policy_in_force
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+
+
+class NotEditable(Conflict):
+    code = "not_editable"
+
+
+class IncompleteApplication(ValidationFailed):
+    code = "incomplete_application"
+
+
+def _locked(application: Application) -> Application:
+    """Re-read the row under FOR UPDATE: concurrent requests for one case are serialised."""
+    return Application.objects.select_for_update().get(pk=application.pk)
+
+
+def _require_draft(application: Application) -> None:
+    if application.status != Status.DRAFT:
+        raise NotEditable(_("This application has been submitted and can no longer be changed."))
+
+
+def timeline_record(
+    *,
+    application: Application,
+    kind: str,
+    actor: User | None,
+    message: str = "",
+    public: bool = True,
+    from_status: str = "",
+    to_status: str = "",
+    data: dict[str, Any] | None = None,
+) -> TimelineEvent:
+    return TimelineEvent.objects.create(
+        application=application, kind=kind, actor=actor, message=message, public=public,
+        from_status=from_status, to_status=to_status, data=data or {},
+    )  # fmt: skip
+
+
+@transaction.atomic
+def application_create(*, applicant: User) -> Application:
+    application = Application.objects.create(applicant=applicant, contact_email=applicant.email)
+    timeline_record(application=application, kind="created", actor=applicant, to_status=Status.DRAFT)
+    return application
+
+
+@transaction.atomic
+def application_update(*, application: Application, data: dict[str, Any]) -> Application:
+    """Save one section of a draft. Only the given fields change."""
+    locked = _locked(application)
+    _require_draft(locked)
+    for name, value in data.items():
+        setattr(locked, name, value)
+    if {"passport_number", "nationality"} & data.keys():
+        locked.passport_digest = (
+            identifier_digest(kind=f"passport:{locked.nationality}", value=locked.passport_number)
+            if locked.passport_number and locked.nationality
+            else ""
+        )
+    locked.save()
+    return locked
+
+
+@transaction.atomic
+def degree_save(*, application: Application, degree: Degree | None, data: dict[str, Any]) -> Degree:
+    _require_draft(_locked(application))
+    degree = degree or Degree(application=application)
+    for name, value in data.items():
+        setattr(degree, name, value)
+    degree.save()
+    return degree
+
+
+@transaction.atomic
+def degree_delete(*, degree: Degree) -> None:
+    _require_draft(_locked(degree.application))
+    for document in degree.documents.all():
+        _document_remove(document)
+    degree.delete()
+
+
+def _document_remove(document: Document) -> None:
+    name, storage = document.file.name, document.file.storage
+    document.delete()
+    # Files are deleted only once the row is gone for good.
+    transaction.on_commit(lambda: storage.delete(name))
+
+
+# Kinds of which a draft keeps one file (per degree where per-degree): a new upload replaces it.
+SINGLE_FILE_KINDS = frozenset(
+    {
+        DocumentKind.PASSPORT_BIO,
+        DocumentKind.PHOTO,
+        DocumentKind.DEGREE_CERTIFICATE,
+        DocumentKind.TRANSCRIPT,
+        DocumentKind.POST_PROOF,
+        DocumentKind.TRANSLATION,
+    }
+)
+
+
+@transaction.atomic
+def document_add(
+    *,
+    application: Application,
+    kind: str,
+    upload: UploadedFile,
+    actor: User,
+    degree: Degree | None = None,
+    evidence_response: EvidenceResponse | None = None,
+) -> Document:
+    """Validate an upload by its content and store it privately.
+
+    In a draft, a new file of a single-file kind (or for the same degree) replaces the old.
+    """
+    locked = _locked(application)
+    if evidence_response is None:
+        _require_draft(locked)
+    checked = validate_upload(upload, max_bytes=settings.UPLOAD_MAX_BYTES)
+    upload.seek(0)
+    if not get_scanner().scan(upload).clean:
+        raise ValidationError(_("This file was rejected by the virus scanner."), code="infected")
+    if evidence_response is None and kind in SINGLE_FILE_KINDS:
+        for old in locked.documents.filter(kind=kind, degree=degree, evidence_response=None):
+            _document_remove(old)
+    document = Document(
+        application=locked, kind=kind, degree=degree, evidence_response=evidence_response,
+        original_name=checked.display_name, content_type=checked.content_type,
+        extension=checked.extension, size=checked.size, sha256=checked.sha256, uploaded_by=actor,
+    )  # fmt: skip
+    upload.seek(0)
+    document.file.save(checked.display_name, upload, save=False)
+    try:
+        document.save()
+    except Exception:
+        document.file.delete(save=False)
+        raise
+    return document
+
+
+@transaction.atomic
+def document_delete(*, document: Document) -> None:
+    _require_draft(_locked(document.application))
+    _document_remove(document)
+
+
+@transaction.atomic
+def application_transition(
+    *,
+    application: Application,
+    to: str,
+    actor: User | None,
+    message: str = "",
+    public: bool = True,
+    data: dict[str, Any] | None = None,
+) -> Application:
+    """The one place a status changes: lock, check the table, stamp, record."""
+    locked = _locked(application)
+    if to not in TRANSITIONS[locked.status]:
+        raise IllegalTransition(
+            _("An application that is %(status)s cannot become %(to)s.")
+            % {"status": locked.get_status_display(), "to": Status(to).label}
+        )
+    previous = locked.status
+    now = timezone.now()
+    locked.status = to
+    if to == Status.SUBMITTED:
+        locked.submitted_at = now
+    elif to == Status.WITHDRAWN:
+        locked.withdrawn_at = now
+    elif to in (Status.APPROVED, Status.REFUSED):
+        locked.decided_at = now
+    locked.save()
+    timeline_record(
+        application=locked, kind="status", actor=actor, message=message, public=public,
+        from_status=previous, to_status=to, data=data,
+    )  # fmt: skip
+    return locked
+
+
+@transaction.atomic
+def application_submit(*, application: Application, actor: User, signature_name: str) -> Application:
+    """Freeze a complete draft, give it a reference number and hand it to screening.
+
+    Idempotent: a second submit of the same application (double click, two tabs) waits on the
+    row lock, then finds it no longer a draft and returns it unchanged.
+    """
+    locked = _locked(application)
+    if locked.status != Status.DRAFT:
+        if locked.reference:
+            return locked
+        _require_draft(locked)
+    policy = policy_in_force()
+    missing = missing_items(locked, policy=policy)
+    if missing:
+        raise IncompleteApplication(
+            _("The application is not complete yet."), extra={"missing": [m.as_dict() for m in missing]}
+        )
+    if " ".join(signature_name.split()).casefold() != " ".join(locked.full_name.split()).casefold():
+        raise ValidationFailed(_("Type your full name exactly as it appears in the application."))
+    now = timezone.now()
+    locked.policy_version = policy
+    locked.reference = next_reference(year=now.year)
+    locked.signature_name = signature_name.strip()
+    locked.signed_at = now
+    locked.declarations_accepted = True
+    locked.snapshot = application_answers(locked)
+    locked.save()
+    submitted = application_transition(application=locked, to=Status.SUBMITTED, actor=actor)
+
+    from applications.tasks import application_submitted
+
+    application_id = submitted.pk
+    transaction.on_commit(lambda: application_submitted.delay(application_id))
+    return submitted
+
+
+@transaction.atomic
+def application_withdraw(*, application: Application, actor: User, reason: str = "") -> Application:
+    locked = _locked(application)
+    if locked.status == Status.DRAFT:
+        # A draft was never filed: withdrawing it simply ends it, documents included.
+        for document in locked.documents.all():
+            _document_remove(document)
+    withdrawn = application_transition(
+        application=locked, to=Status.WITHDRAWN, actor=actor, message=reason
+    )
+    EvidenceRequest.objects.filter(application=withdrawn, state=EvidenceRequest.State.OPEN).update(
+        state=EvidenceRequest.State.CANCELLED
+    )
+    return withdrawn
+
+
+@transaction.atomic
+def evidence_answer(
+    *, request: EvidenceRequest, actor: User, text: str, uploads: list[UploadedFile]
+) -> EvidenceResponse:
+    """The applicant answers a request: the case returns to the queue and the clock resumes."""
+    application = _locked(request.application)
+    request = EvidenceRequest.objects.select_for_update().get(pk=request.pk)
+    if request.state != EvidenceRequest.State.OPEN or application.status != Status.EVIDENCE_REQUESTED:
+        raise Conflict(_("This request is no longer open for answers."))
+    if timezone.now() > request.due_at:
+        raise Conflict(_("The deadline for this request has passed."))
+    response = EvidenceResponse.objects.create(request=request, text=text, created_by=actor)
+    for upload in uploads:
+        document_add(
+            application=application, kind=DocumentKind.EVIDENCE, upload=upload, actor=actor,
+            evidence_response=response,
+        )  # fmt: skip
+    request.state = EvidenceRequest.State.ANSWERED
+    request.answered_at = timezone.now()
+    request.save(update_fields=["state", "answered_at"])
+    application_transition(
+        application=application, to=Status.QUEUED, actor=actor,
+        data={"evidence_request": str(request.public_id)},
+    )  # fmt: skip
+    return response
+

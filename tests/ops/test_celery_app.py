@@ -1,0 +1,61 @@
+"""The Celery app's wiring: database connection reuse, logging steps, the beat schedule."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from celery.fixups.django import DjangoWorkerFixup
+from django.db import connection
+from django_structlog.celery.steps import DjangoStructLogInitStep
+
+from kvisa.celery import app
+
+
+def test_the_worker_fixup_sees_the_database_reuse_setting(settings):
+    fixup = DjangoWorkerFixup(app)
+
+    assert fixup.db_reuse_max == settings.CELERY_DB_REUSE_MAX
+    assert fixup.db_reuse_max > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_fixup_keeps_the_connection_open_around_tasks():
+    connection.ensure_connection()
+    raw = connection.connection
+
+    # What the fixup runs before and after each task.
+    DjangoWorkerFixup(app).close_database()
+
+    assert connection.connection is raw
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_reuse_the_fixup_would_close_the_connection_after_every_task():
+    # The control for the test above: it can tell reuse from no reuse.
+    connection.ensure_connection()
+    fixup = DjangoWorkerFixup(app)
+    fixup.db_reuse_max = None
+
+    fixup.close_database()
+
+    assert connection.connection is None
+
+
+def test_the_worker_binds_django_structlog_context_from_task_headers():
+    assert DjangoStructLogInitStep in app.steps["worker"]
+
+
+def test_every_beat_entry_names_a_registered_task(settings):
+    app.loader.import_default_modules()
+
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        assert entry["task"] in app.tasks, name
+
+
+def test_the_heartbeat_is_scheduled_well_within_the_readiness_limit(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["ops-worker-heartbeat"]
+
+    assert entry["schedule"] == timedelta(seconds=30)
+    # Two missed beats in a row still leave /readyz green; a dead worker turns it red.
+    assert entry["schedule"].total_seconds() * 3 <= settings.WORKER_HEARTBEAT_MAX_AGE

@@ -1,0 +1,1 @@
+"""A test-only app whose models exercise reusable model fields against the real database."""
