@@ -142,7 +142,10 @@ def safe_display_name(name: str) -> str:
     makes ``exe.pdf`` look like ``fdp.exe``), no leading dots, at most
     DISPLAY_NAME_MAX_LENGTH characters with the extension kept."""
     name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if not unicodedata.category(ch).startswith("C"))
+    name = "".join(
+        " " if ch.isspace() else ch for ch in name if not unicodedata.category(ch).startswith("C")
+        or ch.isspace()
+    )
     name = " ".join(_RESERVED.sub("_", name).split())
     name = name.strip(". ")
     stem, extension = _split_extension(name)
@@ -179,7 +182,7 @@ def _measure(file: UploadedFile, *, max_bytes: int) -> tuple[int, str]:
 
 
 def _check_extension(display_name: str, kind: _Kind) -> None:
-    _, extension = _split_extension(display_name)
+    extension = _split_extension(display_name)[1]
     if extension.lower() in kind.extensions:
         return
     params = {"type": kind.label, "expected": kind.canonical_extension, "extension": extension}

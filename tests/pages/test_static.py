@@ -38,7 +38,8 @@ def test_static_file_is_served_by_whitenoise(client, name, content_type):
     assert response.status_code == 200
     assert response["Content-Type"].startswith(content_type)
     assert "whitenoise" in type(response).__module__
-    response.close()
+    body = b"".join(response.streaming_content)  # the test client closes the file after this
+    assert body == Path(settings.BASE_DIR, "static", name).read_bytes()
 
 
 def test_vendored_versions_are_the_pinned_majors():
