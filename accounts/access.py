@@ -57,8 +57,11 @@ def mfa_verified_at(request: HttpRequest) -> datetime | None:
 
 
 def check_second_factor(request: HttpRequest) -> Access:
-    """Steps 3 and 4 of the rule, for a signed-in user."""
-    if not user_has_totp(user=request.user):
+    """Steps 3 and 4 of the rule."""
+    user = request.user
+    if not user.is_authenticated:
+        return Access.ANONYMOUS
+    if not user_has_totp(user=user):
         return Access.TOTP_NOT_ENROLLED
     if mfa_verified_at(request) is None:
         return Access.MFA_NOT_PASSED

@@ -47,6 +47,10 @@ class UserEditForm(UserChangeForm):
         return email
 
 
+def _has_totp() -> Exists:
+    return Exists(Authenticator.objects.filter(user=OuterRef("pk"), type=Authenticator.Type.TOTP))
+
+
 class HasTOTPFilter(admin.SimpleListFilter):
     title = _("authenticator app")
     parameter_name = "totp"
@@ -56,9 +60,9 @@ class HasTOTPFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
         if self.value() == "yes":
-            return queryset.filter(has_totp=True)
+            return queryset.filter(_has_totp())
         if self.value() == "no":
-            return queryset.filter(has_totp=False)
+            return queryset.filter(~_has_totp())
         return queryset
 
 
@@ -93,9 +97,8 @@ class UserAdmin(DjangoUserAdmin):
     actions = ("reset_two_factor",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
-        totp = Authenticator.objects.filter(user=OuterRef("pk"), type=Authenticator.Type.TOTP)
         return (
-            super().get_queryset(request).annotate(has_totp=Exists(totp)).prefetch_related("groups")
+            super().get_queryset(request).annotate(has_totp=_has_totp()).prefetch_related("groups")
         )
 
     @admin.display(description=_("roles"))

@@ -65,7 +65,7 @@ class DemoSection:
 
     title: str
     headers: tuple[str, ...]
-    rows: list[tuple[str, ...]]
+    rows: Sequence[tuple[str, ...]]
 
 
 def _demo_totp_set(*, user: User, secret: str) -> None:

@@ -143,8 +143,9 @@ def safe_display_name(name: str) -> str:
     DISPLAY_NAME_MAX_LENGTH characters with the extension kept."""
     name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(
-        " " if ch.isspace() else ch for ch in name if not unicodedata.category(ch).startswith("C")
-        or ch.isspace()
+        " " if ch.isspace() else ch
+        for ch in name
+        if ch.isspace() or not unicodedata.category(ch).startswith("C")
     )
     name = " ".join(_RESERVED.sub("_", name).split())
     name = name.strip(". ")

@@ -22,7 +22,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kvisa.settings")
 app = Celery("kvisa")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-# app.steps["worker"].add(DjangoStructLogInitStep)
+app.steps["worker"].add(DjangoStructLogInitStep)
 
 
 @setup_logging.connect

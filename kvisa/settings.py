@@ -204,6 +204,9 @@ ACCOUNT_RATE_LIMITS = {
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "K visa"
+# Accept one 30-second step either side (RFC 6238 §5.2: clock drift, slow typing). allauth marks
+# a used code for the whole window, so widening it does not allow a replay.
+MFA_TOTP_TOLERANCE = 1
 
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -69,3 +69,30 @@ def celery_worker_process(transactional_db, celery_broker, tmp_path):
     worker.start()
     yield worker
     worker.stop()
+
+
+def _reseed_reference_data() -> None:
+    """Re-run the data migrations' seeding (all idempotent) with the live app registry."""
+    import importlib
+
+    from django.apps import apps
+
+    for module, function in (
+        ("accounts.migrations.0002_roles", "create_roles"),
+        ("accounts.migrations.0003_staff_permissions", "grant"),
+        ("policy.migrations.0002_seed", "seed"),
+    ):
+        getattr(importlib.import_module(module), function)(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_in_transactional_tests(request):
+    """A transactional test's flush also deletes what data migrations seeded (roles, policy
+    lists, the policy in force); put it back so test order never matters."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or (
+        marker is not None and marker.kwargs.get("transaction")
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+        _reseed_reference_data()

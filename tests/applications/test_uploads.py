@@ -217,7 +217,8 @@ def test_a_png_just_over_our_pixel_limit_is_rejected():
 
 
 def test_the_pixel_limit_is_configurable():
-    error = rejection("photo.jpg", make_image("JPEG", size=(2000, 1000)), max_pixels=1_000_000)
+    data = make_image("JPEG", size=(2000, 1000))
+    error = rejection("photo.jpg", data, max_pixels=1_000_000, max_bytes=len(data))
     assert error.code == "too_many_pixels"
     assert "1 megapixels" in error.messages[0]
 
@@ -266,7 +267,7 @@ def test_a_damaged_pdf_is_rejected():
         ("re\x00port\x07.pdf", "report.pdf"),
         ("invoice\u202efdp.exe", "invoicefdp.exe"),  # right-to-left override trick
         ('a<b>:c"d|e?f*.pdf', "a_b__c_d_e_f_.pdf"),
-        ("  lots   of\tspace .pdf", "lots of space .pdf"),
+        ("  lots   of\tspace .pdf", "lots of space.pdf"),
         ("护照 扫描件.pdf", "护照 扫描件.pdf"),
     ],
 )

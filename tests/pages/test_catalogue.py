@@ -68,8 +68,15 @@ def test_catalogue_covers_every_translatable_string_in_the_sources(tmp_path):
         settings.BASE_DIR,
         copy,
         ignore=shutil.ignore_patterns(
-            ".venv", ".dev", ".git", "staticfiles", "vendor", "node_modules", "__pycache__",
-            "*.mo", ".env",
+            ".venv",
+            ".dev",
+            ".git",
+            "staticfiles",
+            "vendor",
+            "node_modules",
+            "__pycache__",
+            "*.mo",
+            ".env",
         ),
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kvisa.settings_test", "KVISA_ENV": "test"}

@@ -23,7 +23,7 @@ def test_home_does_not_state_unpublished_visa_terms_as_fact(client):
     html = client.get("/").content.decode()
 
     assert "have not been officially published" in html
-    for unconfirmed in ("180 days", "5 years", "five years", "18–45", "18-45"):
+    for unconfirmed in ("180 days", "5 years", "five years", "18\u201345", "18-45"):
         assert unconfirmed not in html
 
 
@@ -47,7 +47,6 @@ def test_signed_in_applicant_sees_email_and_sign_out_but_no_workspace(client, ap
     assert f'action="{reverse("account_logout")}"' in html
     assert f'href="{reverse("mfa_index")}"' in html
     assert f'href="{reverse("applications:dashboard")}"' in html
-    assert f'href="{reverse("status_lookup")}"' in html
     assert f'href="{reverse("account_login")}"' not in html
     assert reverse("reviews:home") not in html
 
@@ -87,4 +86,4 @@ def test_htmx_is_told_not_to_inject_styles_the_csp_would_block(client):
     html = client.get("/").content.decode()
 
     assert '"includeIndicatorStyles": false' in html
-    assert "hx-headers='{\"X-CSRFToken\": \"" in html
+    assert 'hx-headers=\'{"X-CSRFToken": "' in html

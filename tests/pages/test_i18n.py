@@ -57,5 +57,5 @@ def test_switching_language_sets_the_cookie_and_returns_to_next(client):
 def test_switcher_marks_the_current_language(client):
     html = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-Hans").content.decode()
 
-    assert 'value="zh-hans" lang="zh-Hans" class="btn btn-secondary" aria-pressed="true"' in html
-    assert 'value="en" lang="en" class="btn btn-outline-secondary" aria-pressed="false"' in html
+    assert 'value="zh-hans" lang="zh-Hans" class="btn btn-secondary" aria-current="true"' in html
+    assert 'value="en" lang="en" class="btn btn-outline-secondary">' in html
