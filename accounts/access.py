@@ -13,7 +13,8 @@ The rule, in order:
 
 Step 4 matters because allauth enforces MFA at login only once an authenticator exists; the
 session record it writes after a second factor (``get_authentication_records``) is what we
-check, so a password-only session can never reach case data.
+check, so a password-only session can never reach case data. ``protect_admin_site`` applies
+steps 3 and 4 to the admin site as well.
 """
 
 from __future__ import annotations

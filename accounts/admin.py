@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.access import protect_admin_site
-from accounts.models import User
+from accounts.models import Role, User
 from accounts.services import user_mfa_reset
 
 
@@ -103,7 +103,8 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.display(description=_("roles"))
     def roles(self, obj: User) -> str:
-        return ", ".join(sorted(group.name for group in obj.groups.all()))
+        names = {group.name for group in obj.groups.all()}  # prefetched
+        return ", ".join(str(role.label) for role in Role if role.value in names)
 
     @admin.display(description=_("authenticator app"), boolean=True, ordering="has_totp")
     def totp_enrolled(self, obj: User) -> bool:

@@ -14,9 +14,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 
 from django.db import ProgrammingError, connection, transaction
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 PREFIX = "KV"
 MIN_YEAR, MAX_YEAR = 1000, 9999
@@ -47,7 +51,7 @@ class InvalidReference(ValueError):
     """Raised for text that is not a reference number; ``code`` says whether its shape or its
     check digit is wrong, so forms can map it to a ``ValidationError`` code."""
 
-    def __init__(self, message: str, *, code: str) -> None:
+    def __init__(self, message: StrOrPromise, *, code: str) -> None:
         super().__init__(message)
         self.message = message
         self.code = code

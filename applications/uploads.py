@@ -142,11 +142,8 @@ def safe_display_name(name: str) -> str:
     makes ``exe.pdf`` look like ``fdp.exe``), no leading dots, at most
     DISPLAY_NAME_MAX_LENGTH characters with the extension kept."""
     name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(
-        " " if ch.isspace() else ch
-        for ch in name
-        if ch.isspace() or not unicodedata.category(ch).startswith("C")
-    )
+    # Tabs and newlines are control characters too, but become single spaces instead.
+    name = "".join(ch for ch in name if ch.isspace() or unicodedata.category(ch)[0] != "C")
     name = " ".join(_RESERVED.sub("_", name).split())
     name = name.strip(". ")
     stem, extension = _split_extension(name)

@@ -29,7 +29,8 @@ def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")  # noqa: S104 (a container listens on all interfaces)
+# A container listens on all its interfaces; the network in front decides who reaches it.
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = _env_int("WEB_CONCURRENCY", min(2 * (os.cpu_count() or 1) + 1, 8))
 threads = _env_int("GUNICORN_THREADS", 4)
 timeout = _env_int("GUNICORN_TIMEOUT", 30)

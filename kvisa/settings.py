@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from celery.schedules import crontab
@@ -223,7 +224,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Uploaded documents are private: there is no MEDIA_URL route; they are streamed by views that
 # check who is asking. Production points the private storage at S3 (django-storages).
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / ".dev" / "media")))
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
@@ -333,7 +334,10 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 30},
     },
     "applications-drafts-housekeeping": {"task": "applications.tasks.drafts_housekeeping", "schedule": crontab(minute=40, hour=2)},
-    "ops-clear-expired-sessions": {"task": "ops.tasks.clear_expired_sessions", "schedule": crontab(minute=17, hour=3)},
+    "ops-clear-expired-sessions": {
+        "task": "ops.tasks.clear_expired_sessions",
+        "schedule": crontab(minute=17, hour=3),
+    },
 }
 # Celery's Django fixup closes the DB connection around every task unless told to reuse it
 # (measured ~5x slower on this machine class). Reuse for this many tasks, then recycle.
@@ -367,7 +371,8 @@ def _fernet_keys(raw: str) -> list[str]:
             Fernet(key)
         except ValueError as exc:
             raise ImproperlyConfigured(
-                f"FIELD_ENCRYPTION_KEYS key {position} is not a Fernet key (32 url-safe base64 bytes)"
+                f"FIELD_ENCRYPTION_KEYS key {position} is not a Fernet key "
+                "(32 bytes, url-safe base64)"
             ) from exc
     if not keys:
         raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must hold at least one key")
@@ -381,7 +386,9 @@ else:
     FIELD_ENCRYPTION_KEYS = _fernet_keys(
         _development_secret("FIELD_ENCRYPTION_KEYS", lambda: Fernet.generate_key().decode())
     )
-    IDENTIFIER_HASH_KEY = _development_secret("IDENTIFIER_HASH_KEY", lambda: secrets.token_urlsafe(32))
+    IDENTIFIER_HASH_KEY = _development_secret(
+        "IDENTIFIER_HASH_KEY", lambda: secrets.token_urlsafe(32)
+    )
 if len(IDENTIFIER_HASH_KEY) < 32:
     raise ImproperlyConfigured("IDENTIFIER_HASH_KEY must be at least 32 characters")
 # Largest accepted document upload; the reverse proxy's body limit should be a little above it.

@@ -1,6 +1,8 @@
 """Test overrides: fast hashing, in-memory email, an isolated cache namespace."""
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("KVISA_ENV", "test")
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret")
@@ -26,3 +28,5 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
 # own test database: KVISA_TEST_DB_NAME names it (pytest-django adds the xdist suffix).
 if os.environ.get("KVISA_TEST_DB_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["KVISA_TEST_DB_NAME"]}
+# Uploads made by tests never land in the development media folder.
+MEDIA_ROOT = Path(tempfile.gettempdir()) / f"kvisa-test-media-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"

@@ -48,7 +48,11 @@ def check_redis_and_heartbeat() -> tuple[Check, Check]:
     max_age = settings.WORKER_HEARTBEAT_MAX_AGE
     if age is None:
         return {"ok": True}, {"ok": False, "error": "no heartbeat yet", "max_age_seconds": max_age}
-    heartbeat: Check = {"ok": age <= max_age, "age_seconds": round(age, 1), "max_age_seconds": max_age}
+    heartbeat: Check = {
+        "ok": age <= max_age,
+        "age_seconds": round(age, 1),
+        "max_age_seconds": max_age,
+    }
     if not heartbeat["ok"]:
         heartbeat["error"] = "stale"
     return {"ok": True}, heartbeat

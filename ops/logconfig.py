@@ -78,7 +78,10 @@ def logging_config(*, fmt: str, level: str) -> dict[str, Any]:
         "formatters": {
             "structured": {
                 "()": structlog.stdlib.ProcessorFormatter,
-                "processors": [structlog.stdlib.ProcessorFormatter.remove_processors_meta, *renderer],
+                "processors": [
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    *renderer,
+                ],
                 "foreign_pre_chain": _foreign_pre_chain(),
                 # gunicorn's access atoms arrive as the record's args
                 "pass_foreign_args": True,
@@ -115,4 +118,3 @@ def configure_structlog() -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-

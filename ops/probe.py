@@ -14,7 +14,10 @@ import urllib.request
 
 
 def host_header(allowed_hosts: str) -> str:
-    """A host Django accepts: the first concrete ALLOWED_HOSTS entry (".example.org" -> "example.org")."""
+    """A host Django accepts: the first concrete ALLOWED_HOSTS entry.
+
+    ".example.org" (any subdomain) becomes "example.org"; "*" is skipped.
+    """
     for entry in allowed_hosts.split(","):
         host = entry.strip().lstrip(".")
         if host and host != "*":
@@ -33,7 +36,7 @@ def probe(url: str, *, host: str, timeout: float = 3.0) -> bool:
 
 def main(argv: list[str]) -> int:
     path = argv[0] if argv else "/healthz"
-    port = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000").rpartition(":")[2]  # noqa: S104 (the default bind, parsed for its port)
+    port = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000").rpartition(":")[2]
     host = host_header(os.environ.get("ALLOWED_HOSTS", ""))
     return 0 if probe(f"http://127.0.0.1:{port}{path}", host=host) else 1
 

@@ -25,7 +25,9 @@ from django.conf import settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def wait_until(condition: Callable[[], Any], *, timeout: float, what: str, interval: float = 0.2) -> Any:
+def wait_until(
+    condition: Callable[[], Any], *, timeout: float, what: str, interval: float = 0.2
+) -> Any:
     """Poll ``condition`` until it returns something truthy; fail the test after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
@@ -94,7 +96,12 @@ class CeleryWorkerProcess:
         self.started_at = time.time()
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self.wait_ready()
 
@@ -117,10 +124,8 @@ class CeleryWorkerProcess:
         if self.proc is None or self.proc.poll() is not None:
             return
         self.proc.send_signal(signal.SIGTERM)
-        try:
+        with suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
         self.kill()
 
     def kill(self) -> None:

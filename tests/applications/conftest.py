@@ -2,40 +2,32 @@
 
 from __future__ import annotations
 
-import io
 from datetime import date, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
-from pypdf import PdfWriter
 
 from applications import services
+from applications.demo import sample_pdf, sample_png
 from applications.models import Application, ApplicantPath, DegreeLevel, DocumentKind
 from policy.models import Institution, StemField
 from tests.factories import ApplicantFactory
 
 
 def pdf_bytes() -> bytes:
-    writer = PdfWriter()
-    writer.add_blank_page(width=200, height=200)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
+    return sample_pdf().read()
 
 
 def png_bytes(size: tuple[int, int] = (60, 80)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (200, 30, 30)).save(buffer, format="PNG")
-    return buffer.getvalue()
+    return sample_png(size=size).read()
 
 
 def pdf_upload(name: str = "document.pdf") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, pdf_bytes(), content_type="application/pdf")
+    return sample_pdf(name)
 
 
 def png_upload(name: str = "photo.png") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, png_bytes(), content_type="image/png")
+    return sample_png(name, size=(60, 80))
 
 
 ANSWERS = {

@@ -38,8 +38,8 @@ def test_parse_reference_round_trips_format_reference(year, sequence):
         "KV20260001234 6",
         "KV202600012346",
         "kv 2026 0001234 6",
-        "KV – 2026 – 0001234 – 6",  # en dashes pasted from a word processor
-        "ＫＶ－２０２６－０００１２３４－６",  # full-width, as typed with a Chinese IME
+        "KV – 2026 – 0001234 – 6",  # noqa: RUF001  (en dashes pasted from a word processor)
+        "ＫＶ－２０２６－０００１２３４－６",  # noqa: RUF001  (full-width, from a Chinese IME)
     ],
 )
 def test_parse_reference_forgives_case_spacing_and_separators(sloppy):
@@ -90,7 +90,9 @@ def test_format_reference_refuses_values_that_do_not_fit(year, sequence):
 def test_every_digit_substitution_is_rejected(reference, data):
     digit_positions = [i for i, ch in enumerate(reference) if ch.isdigit()]
     position = data.draw(st.sampled_from(digit_positions))
-    replacement = data.draw(st.sampled_from("0123456789").filter(lambda d: d != reference[position]))
+    replacement = data.draw(
+        st.sampled_from("0123456789").filter(lambda d: d != reference[position])
+    )
     typo = reference[:position] + replacement + reference[position + 1 :]
     with pytest.raises(InvalidReference):
         parse_reference(typo)
@@ -101,7 +103,10 @@ def test_every_adjacent_transposition_is_rejected(reference, data):
     candidates = [i for i in range(len(reference) - 1) if reference[i] != reference[i + 1]]
     position = data.draw(st.sampled_from(candidates))
     swapped = (
-        reference[:position] + reference[position + 1] + reference[position] + reference[position + 2 :]
+        reference[:position]
+        + reference[position + 1]
+        + reference[position]
+        + reference[position + 2 :]
     )
     with pytest.raises(InvalidReference):
         parse_reference(swapped)

@@ -22,10 +22,7 @@ from applications.scanning import (
 )
 
 # Assembled at run time so this source file does not itself trip a virus scanner.
-EICAR = (
-    b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$"
-    + b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
-)
+EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 
 
 @dataclass

@@ -43,7 +43,7 @@ def production_env(env_file: Path, **overrides: str | None) -> dict[str, str]:
     """
     env = {
         "PATH": os.environ["PATH"],
-        "HOME": os.environ.get("HOME", "/tmp"),
+        "HOME": str(Path.home()),
         "LANG": "C.UTF-8",
         "DJANGO_SETTINGS_MODULE": "kvisa.settings",
         "KVISA_ENV": "production",

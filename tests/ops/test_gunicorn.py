@@ -36,8 +36,13 @@ def _print_config(**env: str) -> dict[str, str]:
     }
 
 
-def test_the_config_takes_its_sizes_and_trusted_proxies_from_the_environment():
-    config = _print_config(WEB_CONCURRENCY="5", GUNICORN_THREADS="3", FORWARDED_ALLOW_IPS="10.0.0.9")
+def test_the_config_takes_its_sizes_and_trusted_proxies_from_the_environment(tmp_path: Path):
+    config = _print_config(
+        WEB_CONCURRENCY="5",
+        GUNICORN_THREADS="3",
+        FORWARDED_ALLOW_IPS="10.0.0.9",
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path),
+    )
 
     assert config["workers"] == "5"
     assert config["threads"] == "3"
@@ -76,7 +81,9 @@ def test_gunicorn_serves_and_writes_json_access_lines_with_the_request_id(tmp_pa
                 return False
 
         wait_until(healthy, timeout=30, what="gunicorn to answer /healthz")
-        status, headers = _get(f"http://127.0.0.1:{port}/healthz", **{"X-Request-ID": "lb-0123456789"})
+        status, headers = _get(
+            f"http://127.0.0.1:{port}/healthz", **{"X-Request-ID": "lb-0123456789"}
+        )
         metrics_status, _ = _get(f"http://127.0.0.1:{port}/metrics")
     finally:
         server.send_signal(signal.SIGTERM)
@@ -87,8 +94,12 @@ def test_gunicorn_serves_and_writes_json_access_lines_with_the_request_id(tmp_pa
     assert metrics_status == 200
     # Workers share metrics through files, so a scrape sees the whole server.
     assert list(metrics_dir.glob("*.db"))
-    records = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
-    access = [r for r in records if r["event"] == "http_access" and r["request_id"] == "lb-0123456789"]
+    records = [
+        json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")
+    ]
+    access = [
+        r for r in records if r["event"] == "http_access" and r["request_id"] == "lb-0123456789"
+    ]
     assert len(access) == 1
     assert access[0]["logger"] == "gunicorn.access"
     assert access[0] | {"method": "GET", "path": "/healthz", "status": "200"} == access[0]

@@ -42,7 +42,9 @@ def test_a_request_log_line_is_json_with_the_proxys_request_id(client, caplog):
     assert line["timestamp"].endswith("Z")
 
 
-@pytest.mark.parametrize("sent", [None, "short", "has spaces in it", "x" * 200, "evil\u2028id-123456"])
+@pytest.mark.parametrize(
+    "sent", [None, "short", "has spaces in it", "x" * 200, "evil\u2028id-123456"]
+)
 def test_a_missing_or_unusable_request_id_is_replaced_by_a_fresh_uuid(client, caplog, sent):
     caplog.set_level(logging.INFO)
     headers = {} if sent is None else {"HTTP_X_REQUEST_ID": sent}
@@ -56,7 +58,9 @@ def test_a_missing_or_unusable_request_id_is_replaced_by_a_fresh_uuid(client, ca
 
 def test_plain_logging_records_inside_a_request_carry_its_request_id():
     # Django, Celery and gunicorn log through `logging`, not structlog: same line shape.
-    record = logging.LogRecord("django.request", logging.WARNING, __file__, 1, "slow %s", ("db",), None)
+    record = logging.LogRecord(
+        "django.request", logging.WARNING, __file__, 1, "slow %s", ("db",), None
+    )
 
     with structlog.contextvars.bound_contextvars(request_id="req-1234567890"):
         line = json.loads(_json_formatter().format(record))

@@ -116,7 +116,10 @@ def test_readyz_fails_when_the_database_refuses_and_does_not_leak_the_error(clie
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
 def test_probes_need_no_login_even_when_login_is_required_everywhere(client, settings, path):
     heartbeat_record()
-    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "django.contrib.auth.middleware.LoginRequiredMiddleware"]
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE,
+        "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    ]
     settings.LOGIN_URL = "/login"  # the test URLconf has no allauth routes to reverse
 
     response = client.get(path)

@@ -15,7 +15,12 @@ _PRINT_SECRET = "from django.conf import settings; print(settings.SECRET_KEY)"
 
 def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -47,7 +52,9 @@ def test_production_refuses_to_start_without(tmp_path: Path, name: str, value: s
 
 
 def test_production_settings_pass_the_deployment_checklist(tmp_path: Path):
-    result = _manage(production_env(tmp_path / "absent.env"), "check", "--deploy", "--fail-level", "WARNING")
+    result = _manage(
+        production_env(tmp_path / "absent.env"), "check", "--deploy", "--fail-level", "WARNING"
+    )
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
@@ -75,3 +82,21 @@ def test_development_generates_a_secret_key_once_and_keeps_it_in_env_file(tmp_pa
     assert f"DJANGO_SECRET_KEY={key}\n" in env_file.read_text()
     assert second.stdout.strip() == key
     assert env_file.read_text().count("DJANGO_SECRET_KEY=") == 1
+
+
+def test_a_bucket_name_puts_documents_in_s3_compatible_storage(tmp_path: Path):
+    env = production_env(
+        tmp_path / "absent.env",
+        AWS_STORAGE_BUCKET_NAME="kvisa-documents",
+        AWS_S3_ENDPOINT_URL="http://minio:9000",
+    )
+    code = (
+        "import django; django.setup()\n"
+        "from django.core.files.storage import storages\ns = storages['default']\n"
+        "print(type(s).__name__, s.bucket_name, s.endpoint_url, s.default_acl)"
+    )
+
+    result = _python(env, code)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["S3Storage", "kvisa-documents", "http://minio:9000", "private"]

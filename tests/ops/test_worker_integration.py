@@ -21,7 +21,9 @@ def test_the_worker_runs_a_queued_task_against_the_database(celery_worker_proces
     expired = Session.objects.create(
         session_key="e" * 32, session_data="", expire_date=now - timedelta(hours=1)
     )
-    live = Session.objects.create(session_key="l" * 32, session_data="", expire_date=now + timedelta(days=1))
+    live = Session.objects.create(
+        session_key="l" * 32, session_data="", expire_date=now + timedelta(days=1)
+    )
 
     with structlog.contextvars.bound_contextvars(request_id="req-integration-0001"):
         result = clear_expired_sessions.delay()
