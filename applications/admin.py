@@ -12,7 +12,7 @@ class DegreeInline(admin.TabularInline):
 class DocumentInline(admin.TabularInline):
     model = Document
     extra = 0
-    fields = ["kind", "original_name", "content_type", "size", "sha256", "uploaded_at"]
+    fields = ("kind", "original_name", "content_type", "size", "sha256", "uploaded_at")
     readonly_fields = fields
     can_delete = False
 
@@ -20,7 +20,7 @@ class DocumentInline(admin.TabularInline):
 class TimelineInline(admin.TabularInline):
     model = TimelineEvent
     extra = 0
-    fields = ["at", "kind", "from_status", "to_status", "actor", "public", "message"]
+    fields = ("at", "kind", "from_status", "to_status", "actor", "public", "message")
     readonly_fields = fields
     can_delete = False
 
@@ -33,8 +33,16 @@ class ApplicationAdmin(admin.ModelAdmin):
     list_filter = ["status", "path"]
     search_fields = ["reference", "family_name", "applicant__email"]
     raw_id_fields = ["applicant", "policy_version", "employer_institution", "post_field"]
-    readonly_fields = ["status", "reference", "policy_version", "snapshot", "submitted_at", "decided_at",
-                       "withdrawn_at", "passport_digest"]  # fmt: skip
+    readonly_fields = [
+        "status",
+        "reference",
+        "policy_version",
+        "snapshot",
+        "submitted_at",
+        "decided_at",
+        "withdrawn_at",
+        "passport_digest",
+    ]
     exclude = ["passport_number"]
     inlines = [DegreeInline, DocumentInline, TimelineInline]
     show_full_result_count = False  # counting millions of rows on every page is not free

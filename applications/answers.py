@@ -22,19 +22,52 @@ from applications.models import Activity, Application, Degree, DegreeLevel, Docu
 
 SECTION_FIELDS: dict[Step, list[str]] = {
     Step.PATH: ["path"],
-    Step.PERSONAL: ["family_name", "given_names", "native_name", "sex", "date_of_birth", "place_of_birth", "nationality"],
-    Step.PASSPORT: ["passport_number", "passport_issuing_country", "passport_issue_date", "passport_expiry_date"],
-    Step.CONTACT: ["contact_email", "phone", "address_line", "city", "postal_code", "country_of_residence"],
+    Step.PERSONAL: [
+        "family_name",
+        "given_names",
+        "native_name",
+        "sex",
+        "date_of_birth",
+        "place_of_birth",
+        "nationality",
+    ],
+    Step.PASSPORT: [
+        "passport_number",
+        "passport_issuing_country",
+        "passport_issue_date",
+        "passport_expiry_date",
+    ],
+    Step.CONTACT: [
+        "contact_email",
+        "phone",
+        "address_line",
+        "city",
+        "postal_code",
+        "country_of_residence",
+    ],
     Step.CAREER: [
-        "employer_name", "employer_institution", "job_title", "post_is_stem_teaching_research", "post_field",
-        "post_since", "years_experience", "publications_count", "patents_count", "research_summary",
+        "employer_name",
+        "employer_institution",
+        "job_title",
+        "post_is_stem_teaching_research",
+        "post_field",
+        "post_since",
+        "years_experience",
+        "publications_count",
+        "patents_count",
+        "research_summary",
     ],
     Step.LANGUAGE: ["hsk_level", "degree_taught_in_chinese"],
     Step.TRAVEL: [
-        "intended_activities", "planned_entry_date", "planned_stay_days", "previous_visits",
-        "previous_visits_details", "previous_refusals", "previous_refusals_details",
+        "intended_activities",
+        "planned_entry_date",
+        "planned_stay_days",
+        "previous_visits",
+        "previous_visits_details",
+        "previous_refusals",
+        "previous_refusals_details",
     ],
-}  # fmt: skip
+}
 COUNTRY_FIELDS = {"nationality", "passport_issuing_country", "country_of_residence", "country"}
 SNAPSHOT_VERSION = 1
 DATE_FIELDS = frozenset(
@@ -54,7 +87,9 @@ def _raw(application: Application, name: str) -> Any:
         return mask_identifier(value)
     field = Application._meta.get_field(name)
     if isinstance(field, models.ForeignKey):
-        return {"id": value.pk, "name_en": value.name_en, "name_zh": value.name_zh} if value else None
+        return (
+            {"id": value.pk, "name_en": value.name_en, "name_zh": value.name_zh} if value else None
+        )
     if isinstance(value, date):
         return value.isoformat()
     if name in COUNTRY_FIELDS or name == "phone":
@@ -66,7 +101,11 @@ def _degree(degree: Degree) -> dict[str, Any]:
     institution = degree.institution
     return {
         "level": degree.level,
-        "field": {"id": degree.field.pk, "name_en": degree.field.name_en, "name_zh": degree.field.name_zh},
+        "field": {
+            "id": degree.field.pk,
+            "name_en": degree.field.name_en,
+            "name_zh": degree.field.name_zh,
+        },
         "institution": (
             {"id": institution.pk, "name_en": institution.name_en, "name_zh": institution.name_zh}
             if institution
@@ -88,12 +127,20 @@ def application_answers(application: Application) -> dict[str, Any]:
     answers[Step.EDUCATION.value] = {"degrees": [_degree(d) for d in application.degrees.all()]}
     answers[Step.DOCUMENTS.value] = {
         "documents": [
-            {"kind": d.kind, "name": d.original_name, "sha256": d.sha256, "size": d.size,
-             "degree_index": next((i for i, g in enumerate(application.degrees.all()) if g.pk == d.degree_id), None)}
+            {
+                "kind": d.kind,
+                "name": d.original_name,
+                "sha256": d.sha256,
+                "size": d.size,
+                "degree_index": next(
+                    (i for i, g in enumerate(application.degrees.all()) if g.pk == d.degree_id),
+                    None,
+                ),
+            }
             for d in application.documents.all()
             if d.evidence_response_id is None
         ]
-    }  # fmt: skip
+    }
     return answers
 
 
@@ -103,7 +150,11 @@ def _display(name: str, value: Any) -> str:
     if isinstance(value, bool):
         return str(_("Yes") if value else _("No"))
     if isinstance(value, dict) and "name_en" in value:
-        return value["name_zh"] if (get_language() or "").startswith("zh") and value["name_zh"] else value["name_en"]
+        return (
+            value["name_zh"]
+            if (get_language() or "").startswith("zh") and value["name_zh"]
+            else value["name_en"]
+        )
     if name in COUNTRY_FIELDS:
         return str(countries.name(value)) or value
     if name == "intended_activities":
@@ -114,7 +165,7 @@ def _display(name: str, value: Any) -> str:
     choices: dict[Any, Any] = dict(DegreeLevel.choices)
     if name != "level":
         try:
-            choices = dict(Application._meta.get_field(name).choices or [])
+            choices = dict(getattr(Application._meta.get_field(name), "choices", None) or [])
         except FieldDoesNotExist:
             choices = {}
     if value in choices:
@@ -130,20 +181,32 @@ def render_answers(answers: dict[str, Any]) -> list[dict[str, Any]]:
         rows: list[tuple[str, str]] = []
         if step == Step.EDUCATION:
             for degree in data.get("degrees", []):
-                institution = _display("institution", degree["institution"]) if degree["institution"] else degree["institution_other"]
+                institution = (
+                    _display("institution", degree["institution"])
+                    if degree["institution"]
+                    else degree["institution_other"]
+                )
                 rows.append(
                     (
                         _display("level", degree["level"]),
-                        f"{_display('field', degree['field'])} — {institution}, {_display('country', degree['country'])} "
-                        f"({_display('started_on', degree['started_on'])} – {_display('awarded_on', degree['awarded_on'])})",
+                        "{field} — {institution}, {country} ({start} - {end})".format(
+                            field=_display("field", degree["field"]),
+                            institution=institution,
+                            country=_display("country", degree["country"]),
+                            start=_display("started_on", degree["started_on"]),
+                            end=_display("awarded_on", degree["awarded_on"]),
+                        ),
                     )
                 )
         elif step == Step.DOCUMENTS:
             labels = dict(DocumentKind.choices)
-            rows = [(str(labels.get(d["kind"], d["kind"])), d["name"]) for d in data.get("documents", [])]
+            rows = [
+                (str(labels.get(d["kind"], d["kind"])), d["name"])
+                for d in data.get("documents", [])
+            ]
         else:
             for name, value in data.items():
-                label = Application._meta.get_field(name).verbose_name
+                label = getattr(Application._meta.get_field(name), "verbose_name", name)
                 rows.append((str(label).capitalize(), _display(name, value)))
         sections.append({"step": step, "title": step.label, "rows": rows})
     return sections

@@ -19,7 +19,7 @@ from pypdf import PdfWriter
 from accounts.demo import DEMO_DOMAIN, DemoSection
 from accounts.models import User
 from applications import services
-from applications.models import Application, ApplicantPath, DegreeLevel, DocumentKind
+from applications.models import ApplicantPath, Application, DegreeLevel, DocumentKind
 from policy.models import Institution, StemField
 
 
@@ -40,16 +40,33 @@ def sample_png(name: str = "photo.png", size: tuple[int, int] = (330, 480)) -> S
 def _answers() -> dict[str, object]:
     today = timezone.localdate()
     return {
-        "path": ApplicantPath.GRADUATE, "family_name": "Keller", "given_names": "Maria",
-        "sex": "F", "date_of_birth": date(1995, 3, 14), "place_of_birth": "Zurich", "nationality": "CH",
-        "passport_number": "X1234567", "passport_issuing_country": "CH", "passport_issue_date": date(2023, 2, 1),
-        "passport_expiry_date": date(2033, 1, 31), "contact_email": f"applicant@{DEMO_DOMAIN}",
-        "phone": "+41 44 668 18 00", "address_line": "Rämistrasse 101", "city": "Zurich", "postal_code": "8092",
-        "country_of_residence": "CH", "years_experience": 4, "publications_count": 3, "patents_count": 1,
-        "hsk_level": 2, "intended_activities": ["science", "entrepreneurship"],
-        "planned_entry_date": today + timedelta(days=45), "planned_stay_days": 90,
-        "previous_visits": False, "previous_refusals": False,
-    }  # fmt: skip
+        "path": ApplicantPath.GRADUATE,
+        "family_name": "Keller",
+        "given_names": "Maria",
+        "sex": "F",
+        "date_of_birth": date(1995, 3, 14),
+        "place_of_birth": "Zurich",
+        "nationality": "CH",
+        "passport_number": "X1234567",
+        "passport_issuing_country": "CH",
+        "passport_issue_date": date(2023, 2, 1),
+        "passport_expiry_date": date(2033, 1, 31),
+        "contact_email": f"applicant@{DEMO_DOMAIN}",
+        "phone": "+41 44 668 18 00",
+        "address_line": "Rämistrasse 101",
+        "city": "Zurich",
+        "postal_code": "8092",
+        "country_of_residence": "CH",
+        "years_experience": 4,
+        "publications_count": 3,
+        "patents_count": 1,
+        "hsk_level": 2,
+        "intended_activities": ["science", "entrepreneurship"],
+        "planned_entry_date": today + timedelta(days=45),
+        "planned_stay_days": 90,
+        "previous_visits": False,
+        "previous_refusals": False,
+    }
 
 
 def demo_applications_seed(*, applicant: User) -> list[Application]:
@@ -59,19 +76,29 @@ def demo_applications_seed(*, applicant: User) -> list[Application]:
         application=services.application_create(applicant=applicant), data=_answers()
     )
     degree = services.degree_save(
-        application=submitted, degree=None,
-        data={"level": DegreeLevel.MASTER, "field": StemField.objects.get(code="computer-science"),
-              "institution": Institution.objects.get(name_en="ETH Zurich"), "country": "CH",
-              "started_on": date(2017, 9, 15), "awarded_on": date(2020, 6, 30)},
-    )  # fmt: skip
+        application=submitted,
+        degree=None,
+        data={
+            "level": DegreeLevel.MASTER,
+            "field": StemField.objects.get(code="computer-science"),
+            "institution": Institution.objects.get(name_en="ETH Zurich"),
+            "country": "CH",
+            "started_on": date(2017, 9, 15),
+            "awarded_on": date(2020, 6, 30),
+        },
+    )
     for kind, upload, for_degree in (
         (DocumentKind.PASSPORT_BIO, sample_pdf("passport.pdf"), None),
         (DocumentKind.PHOTO, sample_png(), None),
         (DocumentKind.DEGREE_CERTIFICATE, sample_pdf("msc-certificate.pdf"), degree),
         (DocumentKind.TRANSCRIPT, sample_pdf("msc-transcript.pdf"), degree),
     ):
-        services.document_add(application=submitted, kind=kind, upload=upload, actor=applicant, degree=for_degree)
-    submitted = services.application_submit(application=submitted, actor=applicant, signature_name="Maria Keller")
+        services.document_add(
+            application=submitted, kind=kind, upload=upload, actor=applicant, degree=for_degree
+        )
+    submitted = services.application_submit(
+        application=submitted, actor=applicant, signature_name="Maria Keller"
+    )
     draft = services.application_update(
         application=services.application_create(applicant=applicant),
         data={"path": ApplicantPath.RESEARCHER, "family_name": "Keller", "given_names": "Maria"},

@@ -29,9 +29,12 @@ class DateInput(forms.DateInput):
 
 def yes_no_field(label: Any, *, required: bool = True) -> forms.TypedChoiceField:
     return forms.TypedChoiceField(
-        label=label, choices=YES_NO, widget=forms.RadioSelect, required=required,
+        label=label,
+        choices=YES_NO,
+        widget=forms.RadioSelect,
+        required=required,
         coerce=lambda v: v in (True, "True", "true", "1"),
-    )  # fmt: skip
+    )
 
 
 def _today() -> date:
@@ -53,10 +56,14 @@ class SectionForm(forms.ModelForm):
 
 class PathForm(SectionForm):
     path = forms.ChoiceField(
-        label=_("Which route describes you?"), choices=ApplicantPath.choices, widget=forms.RadioSelect,
-        help_text=_("Graduates need a STEM degree (bachelor's or higher) from a recognised institution; "
-                    "teachers and researchers need a current STEM post at one."),
-    )  # fmt: skip
+        label=_("Which route describes you?"),
+        choices=ApplicantPath.choices,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "Graduates need a STEM degree (bachelor's or higher) from a recognised institution; "
+            "teachers and researchers need a current STEM post at one."
+        ),
+    )
 
     class Meta:
         model = Application
@@ -68,7 +75,15 @@ class PersonalForm(SectionForm):
 
     class Meta:
         model = Application
-        fields = ["family_name", "given_names", "native_name", "sex", "date_of_birth", "place_of_birth", "nationality"]
+        fields = [
+            "family_name",
+            "given_names",
+            "native_name",
+            "sex",
+            "date_of_birth",
+            "place_of_birth",
+            "nationality",
+        ]
         widgets = {"sex": forms.RadioSelect}
 
     def clean_date_of_birth(self) -> date:
@@ -77,23 +92,35 @@ class PersonalForm(SectionForm):
         if born >= today:
             raise forms.ValidationError(_("The date of birth must be in the past."), code="future")
         if born.year < today.year - 100:
-            raise forms.ValidationError(_("Check the year of birth: it is more than 100 years ago."), code="too_old")
+            raise forms.ValidationError(
+                _("Check the year of birth: it is more than 100 years ago."), code="too_old"
+            )
         if (today - born).days < 16 * 365:
-            raise forms.ValidationError(_("Applicants must be at least 16 years old."), code="too_young")
+            raise forms.ValidationError(
+                _("Applicants must be at least 16 years old."), code="too_young"
+            )
         return born
 
 
 class PassportForm(SectionForm):
     class Meta:
         model = Application
-        fields = ["passport_number", "passport_issuing_country", "passport_issue_date", "passport_expiry_date"]
-        widgets = {"passport_number": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"})}
+        fields = [
+            "passport_number",
+            "passport_issuing_country",
+            "passport_issue_date",
+            "passport_expiry_date",
+        ]
+        widgets = {
+            "passport_number": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"})
+        }
 
     def clean_passport_number(self) -> str:
         number = re.sub(r"[\s-]", "", self.cleaned_data["passport_number"]).upper()
         if not PASSPORT_NUMBER.match(number):
             raise forms.ValidationError(
-                _("Enter the passport number as printed: 5 to 20 letters and digits."), code="format"
+                _("Enter the passport number as printed: 5 to 20 letters and digits."),
+                code="format",
             )
         return number
 
@@ -103,36 +130,60 @@ class PassportForm(SectionForm):
         if issued and issued > _today():
             self.add_error("passport_issue_date", _("The date of issue cannot be in the future."))
         if self.instance.date_of_birth and issued and issued < self.instance.date_of_birth:
-            self.add_error("passport_issue_date", _("The date of issue is before your date of birth."))
+            self.add_error(
+                "passport_issue_date", _("The date of issue is before your date of birth.")
+            )
         if issued and expires and expires <= issued:
-            self.add_error("passport_expiry_date", _("The expiry date must be after the date of issue."))
+            self.add_error(
+                "passport_expiry_date", _("The expiry date must be after the date of issue.")
+            )
         elif expires and expires <= _today():
-            self.add_error("passport_expiry_date", _("This passport has expired. Apply with a valid passport."))
+            self.add_error(
+                "passport_expiry_date", _("This passport has expired. Apply with a valid passport.")
+            )
         stay_end = self.instance.planned_stay_end
         if expires and stay_end and expires < stay_end:
             self.add_error(
                 "passport_expiry_date",
-                _("Your passport expires before your planned stay ends (%(end)s).") % {"end": stay_end.isoformat()},
+                _("Your passport expires before your planned stay ends (%(end)s).")
+                % {"end": stay_end.isoformat()},
             )
         return data
 
 
 class ContactForm(SectionForm):
     phone = PhoneNumberField(
-        label=_("Phone number"), help_text=_("In international format, e.g. +44 20 7946 0958."), region=None
+        label=_("Phone number"),
+        help_text=_("In international format, e.g. +44 20 7946 0958."),
+        region=None,
     )
     optional = ("postal_code",)
 
     class Meta:
         model = Application
-        fields = ["contact_email", "phone", "address_line", "city", "postal_code", "country_of_residence"]
+        fields = [
+            "contact_email",
+            "phone",
+            "address_line",
+            "city",
+            "postal_code",
+            "country_of_residence",
+        ]
 
 
 class DegreeForm(forms.ModelForm):
     class Meta:
         model = Degree
-        fields = ["level", "field", "institution", "institution_other", "country", "started_on", "awarded_on",
-                  "documents_in_zh_or_en"]  # fmt: skip
+        fields = [
+            "level",
+            "field",
+            "institution",
+            "institution_other",
+            "country",
+            "started_on",
+            "awarded_on",
+            "documents_in_zh_or_en",
+        ]
         widgets = {"started_on": DateInput(), "awarded_on": DateInput()}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -140,7 +191,9 @@ class DegreeForm(forms.ModelForm):
         self.fields["field"].queryset = active_stem_fields()  # type: ignore[attr-defined]
         self.fields["institution"].queryset = active_institutions()  # type: ignore[attr-defined]
         self.fields["institution"].required = False
-        self.fields["institution"].help_text = _("Choose from the recognised institutions, or type the name below.")
+        self.fields["institution"].help_text = _(
+            "Choose from the recognised institutions, or type the name below."
+        )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -152,20 +205,42 @@ class DegreeForm(forms.ModelForm):
         if not data.get("institution") and not (data.get("institution_other") or "").strip():
             self.add_error("institution", _("Choose your institution or type its name."))
         if data.get("institution") and (data.get("institution_other") or "").strip():
-            self.add_error("institution_other", _("Choose an institution from the list or type one, not both."))
+            self.add_error(
+                "institution_other", _("Choose an institution from the list or type one, not both.")
+            )
         return data
 
 
 class CareerForm(SectionForm):
-    post_is_stem_teaching_research = yes_no_field(_("Is your current post STEM teaching or research?"), required=False)
-    optional = ("employer_name", "employer_institution", "job_title", "post_is_stem_teaching_research",
-                "post_field", "post_since", "research_summary", "publications_count", "patents_count")  # fmt: skip
+    post_is_stem_teaching_research = yes_no_field(
+        _("Is your current post STEM teaching or research?"), required=False
+    )
+    optional = (
+        "employer_name",
+        "employer_institution",
+        "job_title",
+        "post_is_stem_teaching_research",
+        "post_field",
+        "post_since",
+        "research_summary",
+        "publications_count",
+        "patents_count",
+    )
 
     class Meta:
         model = Application
-        fields = ["employer_name", "employer_institution", "job_title", "post_is_stem_teaching_research",
-                  "post_field", "post_since", "years_experience", "publications_count", "patents_count",
-                  "research_summary"]  # fmt: skip
+        fields = [
+            "employer_name",
+            "employer_institution",
+            "job_title",
+            "post_is_stem_teaching_research",
+            "post_field",
+            "post_since",
+            "years_experience",
+            "publications_count",
+            "patents_count",
+            "research_summary",
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -173,27 +248,41 @@ class CareerForm(SectionForm):
         self.fields["employer_institution"].queryset = active_institutions()  # type: ignore[attr-defined]
         self.fields["years_experience"].widget.attrs.update(min=0, max=60)
         if self.instance.path == ApplicantPath.RESEARCHER:
-            for name in ("employer_name", "job_title", "post_is_stem_teaching_research", "post_field", "post_since"):
+            for name in (
+                "employer_name",
+                "job_title",
+                "post_is_stem_teaching_research",
+                "post_field",
+                "post_since",
+            ):
                 self.fields[name].required = True
 
     def clean_years_experience(self) -> int:
         years = self.cleaned_data["years_experience"]
         if years > 60:
-            raise forms.ValidationError(_("Enter a number of years between 0 and 60."), code="range")
+            raise forms.ValidationError(
+                _("Enter a number of years between 0 and 60."), code="range"
+            )
         return years
 
     def clean_post_since(self) -> date | None:
         since = self.cleaned_data.get("post_since")
         if since and since > _today():
-            raise forms.ValidationError(_("The start of your post cannot be in the future."), code="future")
+            raise forms.ValidationError(
+                _("The start of your post cannot be in the future."), code="future"
+            )
         return since
 
 
 class LanguageForm(SectionForm):
     hsk_level = forms.TypedChoiceField(
-        label=_("HSK level"), required=False, coerce=int, empty_value=None,
-        choices=[("", _("No HSK certificate"))] + [(n, _("HSK %(level)d") % {"level": n}) for n in range(1, 10)],
-    )  # fmt: skip
+        label=_("HSK level"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", _("No HSK certificate"))]
+        + [(n, _("HSK %(level)d") % {"level": n}) for n in range(1, 10)],
+    )
     optional = ("hsk_level",)
 
     class Meta:
@@ -203,28 +292,43 @@ class LanguageForm(SectionForm):
 
 class TravelForm(SectionForm):
     intended_activities = forms.MultipleChoiceField(
-        label=_("What will you do in China?"), choices=Activity.choices, widget=forms.CheckboxSelectMultiple
+        label=_("What will you do in China?"),
+        choices=Activity.choices,
+        widget=forms.CheckboxSelectMultiple,
     )
     previous_visits = yes_no_field(_("Have you visited China before?"))
-    previous_refusals = yes_no_field(_("Have you ever been refused a visa for China or another country?"))
+    previous_refusals = yes_no_field(
+        _("Have you ever been refused a visa for China or another country?")
+    )
     optional = ("previous_visits_details", "previous_refusals_details")
 
     class Meta:
         model = Application
-        fields = ["intended_activities", "planned_entry_date", "planned_stay_days", "previous_visits",
-                  "previous_visits_details", "previous_refusals", "previous_refusals_details"]  # fmt: skip
+        fields = [
+            "intended_activities",
+            "planned_entry_date",
+            "planned_stay_days",
+            "previous_visits",
+            "previous_visits_details",
+            "previous_refusals",
+            "previous_refusals_details",
+        ]
 
     def __init__(self, *args: Any, max_stay_days: int = 180, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_stay_days = max_stay_days
         self.fields["planned_stay_days"].widget.attrs.update(min=1, max=max_stay_days)
-        self.fields["planned_stay_days"].help_text = _("At most %(days)d days per stay.") % {"days": max_stay_days}
+        self.fields["planned_stay_days"].help_text = _("At most %(days)d days per stay.") % {
+            "days": max_stay_days
+        }
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         entry, days = data.get("planned_entry_date"), data.get("planned_stay_days")
         if entry and entry <= _today():
-            self.add_error("planned_entry_date", _("The planned date of entry must be in the future."))
+            self.add_error(
+                "planned_entry_date", _("The planned date of entry must be in the future.")
+            )
         if days is not None and not 1 <= days <= self.max_stay_days:
             self.add_error(
                 "planned_stay_days",
@@ -234,9 +338,13 @@ class TravelForm(SectionForm):
         if entry and days and expiry and expiry < entry + timedelta(days=days):
             self.add_error(
                 "planned_stay_days",
-                _("Your passport expires on %(expiry)s, before this stay would end.") % {"expiry": expiry.isoformat()},
+                _("Your passport expires on %(expiry)s, before this stay would end.")
+                % {"expiry": expiry.isoformat()},
             )
-        for flag, details in (("previous_visits", "previous_visits_details"), ("previous_refusals", "previous_refusals_details")):
+        for flag, details in (
+            ("previous_visits", "previous_visits_details"),
+            ("previous_refusals", "previous_refusals_details"),
+        ):
             if data.get(flag) and not (data.get(details) or "").strip():
                 self.add_error(details, _("Please give the details."))
         return data
@@ -256,18 +364,26 @@ class SubmitForm(forms.Form):
         label=_("I declare that the documents I uploaded are genuine and unaltered."), required=True
     )
     declare_consent = forms.BooleanField(
-        label=_("I agree that the visa authority may verify my information with the institutions I named."),
+        label=_(
+            "I agree that the visa authority may verify my information with the institutions "
+            "I named."
+        ),
         required=True,
     )
     signature_name = forms.CharField(
-        label=_("Type your full name as your signature"), max_length=250,
+        label=_("Type your full name as your signature"),
+        max_length=250,
         help_text=_("Given names and family name, as in your passport."),
-    )  # fmt: skip
+    )
 
 
 class WithdrawForm(forms.Form):
-    reason = forms.CharField(label=_("Reason (optional)"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    confirm = forms.BooleanField(label=_("Yes, withdraw this application. This cannot be undone."), required=True)
+    reason = forms.CharField(
+        label=_("Reason (optional)"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    confirm = forms.BooleanField(
+        label=_("Yes, withdraw this application. This cannot be undone."), required=True
+    )
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -275,14 +391,20 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class EvidenceAnswerForm(forms.Form):
-    text = forms.CharField(label=_("Your answer"), widget=forms.Textarea(attrs={"rows": 6}), max_length=10000)
-    files = forms.FileField(
-        label=_("Files (PDF, JPEG or PNG)"), required=False, widget=MultipleFileInput(attrs={"multiple": True})
+    text = forms.CharField(
+        label=_("Your answer"), widget=forms.Textarea(attrs={"rows": 6}), max_length=10000
+    )
+    attachments = forms.FileField(
+        label=_("Files (PDF, JPEG or PNG)"),
+        required=False,
+        widget=MultipleFileInput(attrs={"multiple": True}),
     )
 
 
 class StatusLookupForm(forms.Form):
-    reference = forms.CharField(label=_("Reference number"), max_length=30, help_text=_("For example KV-2026-0001234-7."))
+    reference = forms.CharField(
+        label=_("Reference number"), max_length=30, help_text=_("For example KV-2026-0001234-7.")
+    )
     passport_number = forms.CharField(label=_("Passport number"), max_length=30)
 
 

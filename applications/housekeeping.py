@@ -7,6 +7,8 @@ a whole table.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -18,21 +20,32 @@ from applications.notifications import send_applicant_email
 BATCH = 500
 
 
+def _delete_files(files: list[tuple[Any, str | None]]) -> None:
+    for storage, name in files:
+        if name:
+            storage.delete(name)
+
+
 def drafts_remind() -> int:
     cutoff = timezone.now() - timedelta(days=settings.DRAFT_REMINDER_DAYS)
     stale = (
-        Application.objects.filter(status=Status.DRAFT, updated_at__lt=cutoff, reminded_at__isnull=True)
+        Application.objects.filter(
+            status=Status.DRAFT, updated_at__lt=cutoff, reminded_at__isnull=True
+        )
         .select_related("applicant")
         .order_by("updated_at")[:BATCH]
     )
     count = 0
     for application in stale:
         # Marked with update() so the reminder does not count as the applicant touching it.
-        if Application.objects.filter(pk=application.pk, reminded_at__isnull=True).update(reminded_at=timezone.now()):
+        if Application.objects.filter(pk=application.pk, reminded_at__isnull=True).update(
+            reminded_at=timezone.now()
+        ):
             send_applicant_email(
-                application=application, template="draft_reminder",
+                application=application,
+                template="draft_reminder",
                 extra={"purge_days": settings.DRAFT_PURGE_DAYS},
-            )  # fmt: skip
+            )
             count += 1
     return count
 
@@ -56,6 +69,6 @@ def drafts_purge() -> int:
                 continue
             files = [(d.file.storage, d.file.name) for d in application.documents.all()]
             application.delete()
-            transaction.on_commit(lambda files=files: [storage.delete(name) for storage, name in files])
+            transaction.on_commit(partial(_delete_files, files))
             purged += 1
     return purged

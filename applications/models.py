@@ -38,7 +38,13 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     Status.SUBMITTED: frozenset({Status.QUEUED, Status.WITHDRAWN}),
     Status.QUEUED: frozenset({Status.IN_REVIEW, Status.WITHDRAWN}),
     Status.IN_REVIEW: frozenset(
-        {Status.QUEUED, Status.APPROVED, Status.REFUSED, Status.EVIDENCE_REQUESTED, Status.WITHDRAWN}
+        {
+            Status.QUEUED,
+            Status.APPROVED,
+            Status.REFUSED,
+            Status.EVIDENCE_REQUESTED,
+            Status.WITHDRAWN,
+        }
     ),
     Status.EVIDENCE_REQUESTED: frozenset({Status.QUEUED, Status.WITHDRAWN}),
     Status.APPROVED: frozenset(),
@@ -88,13 +94,18 @@ class Application(models.Model):
     status = models.CharField(
         _("status"), max_length=24, choices=Status.choices, default=Status.DRAFT
     )
-    reference = models.CharField(_("reference number"), max_length=20, unique=True, null=True)
+    # NULL, not "", until submission: many drafts have no reference, and UNIQUE ignores NULLs.
+    reference = models.CharField(  # noqa: DJ001
+        _("reference number"), max_length=20, unique=True, null=True
+    )
     policy_version = models.ForeignKey(
         "policy.PolicyVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
     # Route
-    path = models.CharField(_("applicant path"), max_length=16, choices=ApplicantPath.choices, blank=True)
+    path = models.CharField(
+        _("applicant path"), max_length=16, choices=ApplicantPath.choices, blank=True
+    )
 
     # Personal data
     family_name = models.CharField(_("family name (as in passport)"), max_length=100, blank=True)
@@ -124,22 +135,32 @@ class Application(models.Model):
     # Current post
     employer_name = models.CharField(_("institution or company"), max_length=200, blank=True)
     employer_institution = models.ForeignKey(
-        "policy.Institution", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        "policy.Institution",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("recognised institution of your post"),
-    )  # fmt: skip
+    )
     job_title = models.CharField(_("role or job title"), max_length=150, blank=True)
     post_is_stem_teaching_research = models.BooleanField(
         _("the post is STEM teaching or research"), null=True, blank=True
     )
     post_field = models.ForeignKey(
-        "policy.StemField", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        "policy.StemField",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("field of the post"),
-    )  # fmt: skip
+    )
     post_since = models.DateField(_("in this post since"), null=True, blank=True)
     years_experience = models.PositiveSmallIntegerField(
         _("years of relevant experience"), null=True, blank=True
     )
-    publications_count = models.PositiveSmallIntegerField(_("peer-reviewed publications"), default=0)
+    publications_count = models.PositiveSmallIntegerField(
+        _("peer-reviewed publications"), default=0
+    )
     patents_count = models.PositiveSmallIntegerField(_("granted patents"), default=0)
     research_summary = models.TextField(_("notable publications or patents"), blank=True)
 
@@ -149,11 +170,15 @@ class Application(models.Model):
 
     # Travel
     intended_activities = ArrayField(
-        models.CharField(max_length=32, choices=Activity.choices), default=list, blank=True,
+        models.CharField(max_length=32, choices=Activity.choices),
+        default=list,
+        blank=True,
         verbose_name=_("intended activities"),
-    )  # fmt: skip
+    )
     planned_entry_date = models.DateField(_("planned date of entry"), null=True, blank=True)
-    planned_stay_days = models.PositiveSmallIntegerField(_("planned length of stay (days)"), null=True, blank=True)
+    planned_stay_days = models.PositiveSmallIntegerField(
+        _("planned length of stay (days)"), null=True, blank=True
+    )
     previous_visits = models.BooleanField(_("visited China before"), null=True, blank=True)
     previous_visits_details = models.TextField(_("details of previous visits"), blank=True)
     previous_refusals = models.BooleanField(_("refused a visa before"), null=True, blank=True)
@@ -195,7 +220,9 @@ class Application(models.Model):
             models.Index(fields=["applicant", "-created_at"], name="application_dashboard_idx"),
             # The housekeeping task scans only drafts by age.
             models.Index(
-                fields=["updated_at"], condition=Q(status="draft"), name="application_stale_draft_idx"
+                fields=["updated_at"],
+                condition=Q(status="draft"),
+                name="application_stale_draft_idx",
             ),
         ]
 
@@ -232,9 +259,13 @@ class Degree(models.Model):
         "policy.StemField", on_delete=models.PROTECT, related_name="+", verbose_name=_("field")
     )
     institution = models.ForeignKey(
-        "policy.Institution", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        "policy.Institution",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("institution"),
-    )  # fmt: skip
+    )
     institution_other = models.CharField(
         _("institution, if not in the list"), max_length=200, blank=True
     )
@@ -292,7 +323,11 @@ class Document(models.Model):
         Degree, on_delete=models.CASCADE, null=True, blank=True, related_name="documents"
     )
     evidence_response = models.ForeignKey(
-        "EvidenceResponse", on_delete=models.CASCADE, null=True, blank=True, related_name="documents"
+        "EvidenceResponse",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="documents",
     )
     file = models.FileField(upload_to=_document_path, max_length=200)
     original_name = models.CharField(_("file name"), max_length=150)
@@ -341,7 +376,9 @@ class TimelineEvent(models.Model):
 
     @property
     def to_status_label(self) -> str:
-        return str(Status(self.to_status).label) if self.to_status in Status.values else self.to_status
+        return (
+            str(Status(self.to_status).label) if self.to_status in Status.values else self.to_status
+        )
 
 
 class EvidenceRequest(models.Model):
@@ -380,10 +417,14 @@ class EvidenceRequest(models.Model):
 
 
 class EvidenceResponse(models.Model):
-    request = models.OneToOneField(EvidenceRequest, on_delete=models.CASCADE, related_name="response")
+    request = models.OneToOneField(
+        EvidenceRequest, on_delete=models.CASCADE, related_name="response"
+    )
     text = models.TextField(_("your answer"))
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
 
     def __str__(self) -> str:
         return f"answer to {self.request_id}"

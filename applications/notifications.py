@@ -26,7 +26,9 @@ def _bilingual(template: str, context: dict[str, Any], first: str) -> tuple[str,
     return " / ".join(subjects), "\n\n――――――――――――――――\n\n".join(bodies) + "\n"
 
 
-def send_applicant_email(*, application: Application, template: str, extra: dict[str, Any] | None = None) -> None:
+def send_applicant_email(
+    *, application: Application, template: str, extra: dict[str, Any] | None = None
+) -> None:
     context = {"application": application, "site_url": settings.SITE_URL, **(extra or {})}
     first = application.applicant.preferred_language or "en"
     subject, body = _bilingual(template, context, "zh-hans" if first.startswith("zh") else "en")

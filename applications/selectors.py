@@ -27,13 +27,19 @@ def applicant_dashboard(user: User) -> QuerySet[Application]:
 
 def application_of(user: User, public_id: UUID | str) -> Application:
     """One of the user's own applications with what its pages need, or 404."""
-    queryset = applications_of(user).prefetch_related(
-        "degrees__field",
-        "degrees__institution",
-        "documents",
-        Prefetch("timeline", queryset=TimelineEvent.objects.filter(public=True).order_by("at", "pk")),
-        "evidence_requests",
-    ).select_related("employer_institution", "post_field", "policy_version")
+    queryset = (
+        applications_of(user)
+        .prefetch_related(
+            "degrees__field",
+            "degrees__institution",
+            "documents",
+            Prefetch(
+                "timeline", queryset=TimelineEvent.objects.filter(public=True).order_by("at", "pk")
+            ),
+            "evidence_requests",
+        )
+        .select_related("employer_institution", "post_field", "policy_version")
+    )
     try:
         return queryset.get(public_id=public_id)
     except (Application.DoesNotExist, ValueError) as exc:
@@ -44,13 +50,17 @@ def document_of(user: User, application_id: UUID | str, document_id: UUID | str)
     """A document the user may download: only the owner's own (officers use reviews selectors)."""
     try:
         return Document.objects.select_related("application").get(
-            public_id=document_id, application__public_id=application_id, application__applicant=user
+            public_id=document_id,
+            application__public_id=application_id,
+            application__applicant=user,
         )
     except (Document.DoesNotExist, ValueError) as exc:
         raise Http404 from exc
 
 
-def evidence_request_of(user: User, application_id: UUID | str, request_id: UUID | str) -> EvidenceRequest:
+def evidence_request_of(
+    user: User, application_id: UUID | str, request_id: UUID | str
+) -> EvidenceRequest:
     try:
         return EvidenceRequest.objects.select_related("application").get(
             public_id=request_id, application__public_id=application_id, application__applicant=user
@@ -72,10 +82,18 @@ def public_status(*, reference: str, passport_number: str) -> Application | None
     application = (
         Application.objects.filter(reference=normalised)
         .exclude(status=Status.DRAFT)
-        .only("status", "reference", "submitted_at", "decided_at", "withdrawn_at", "updated_at",
-              "passport_digest", "nationality")
+        .only(
+            "status",
+            "reference",
+            "submitted_at",
+            "decided_at",
+            "withdrawn_at",
+            "updated_at",
+            "passport_digest",
+            "nationality",
+        )
         .first()
-    )  # fmt: skip
+    )
     if application is None:
         return None
     digest = identifier_digest(kind=f"passport:{application.nationality}", value=passport_number)

@@ -71,15 +71,23 @@ def timeline_record(
     data: dict[str, Any] | None = None,
 ) -> TimelineEvent:
     return TimelineEvent.objects.create(
-        application=application, kind=kind, actor=actor, message=message, public=public,
-        from_status=from_status, to_status=to_status, data=data or {},
-    )  # fmt: skip
+        application=application,
+        kind=kind,
+        actor=actor,
+        message=message,
+        public=public,
+        from_status=from_status,
+        to_status=to_status,
+        data=data or {},
+    )
 
 
 @transaction.atomic
 def application_create(*, applicant: User) -> Application:
     application = Application.objects.create(applicant=applicant, contact_email=applicant.email)
-    timeline_record(application=application, kind="created", actor=applicant, to_status=Status.DRAFT)
+    timeline_record(
+        application=application, kind="created", actor=applicant, to_status=Status.DRAFT
+    )
     return application
 
 
@@ -122,7 +130,8 @@ def _document_remove(document: Document) -> None:
     name, storage = document.file.name, document.file.storage
     document.delete()
     # Files are deleted only once the row is gone for good.
-    transaction.on_commit(lambda: storage.delete(name))
+    if name:
+        transaction.on_commit(lambda: storage.delete(name))
 
 
 # Kinds of which a draft keeps one file (per degree where per-degree): a new upload replaces it.
@@ -163,10 +172,17 @@ def document_add(
         for old in locked.documents.filter(kind=kind, degree=degree, evidence_response=None):
             _document_remove(old)
     document = Document(
-        application=locked, kind=kind, degree=degree, evidence_response=evidence_response,
-        original_name=checked.display_name, content_type=checked.content_type,
-        extension=checked.extension, size=checked.size, sha256=checked.sha256, uploaded_by=actor,
-    )  # fmt: skip
+        application=locked,
+        kind=kind,
+        degree=degree,
+        evidence_response=evidence_response,
+        original_name=checked.display_name,
+        content_type=checked.content_type,
+        extension=checked.extension,
+        size=checked.size,
+        sha256=checked.sha256,
+        uploaded_by=actor,
+    )
     upload.seek(0)
     document.file.save(checked.display_name, upload, save=False)
     try:
@@ -211,14 +227,22 @@ def application_transition(
         locked.decided_at = now
     locked.save()
     timeline_record(
-        application=locked, kind="status", actor=actor, message=message, public=public,
-        from_status=previous, to_status=to, data=data,
-    )  # fmt: skip
+        application=locked,
+        kind="status",
+        actor=actor,
+        message=message,
+        public=public,
+        from_status=previous,
+        to_status=to,
+        data=data,
+    )
     return locked
 
 
 @transaction.atomic
-def application_submit(*, application: Application, actor: User, signature_name: str) -> Application:
+def application_submit(
+    *, application: Application, actor: User, signature_name: str
+) -> Application:
     """Freeze a complete draft, give it a reference number and hand it to screening.
 
     Idempotent: a second submit of the same application (double click, two tabs) waits on the
@@ -233,7 +257,8 @@ def application_submit(*, application: Application, actor: User, signature_name:
     missing = missing_items(locked, policy=policy)
     if missing:
         raise IncompleteApplication(
-            _("The application is not complete yet."), extra={"missing": [m.as_dict() for m in missing]}
+            _("The application is not complete yet."),
+            extra={"missing": [m.as_dict() for m in missing]},
         )
     if " ".join(signature_name.split()).casefold() != " ".join(locked.full_name.split()).casefold():
         raise ValidationFailed(_("Type your full name exactly as it appears in the application."))
@@ -277,22 +302,29 @@ def evidence_answer(
     """The applicant answers a request: the case returns to the queue and the clock resumes."""
     application = _locked(request.application)
     request = EvidenceRequest.objects.select_for_update().get(pk=request.pk)
-    if request.state != EvidenceRequest.State.OPEN or application.status != Status.EVIDENCE_REQUESTED:
+    if (
+        request.state != EvidenceRequest.State.OPEN
+        or application.status != Status.EVIDENCE_REQUESTED
+    ):
         raise Conflict(_("This request is no longer open for answers."))
     if timezone.now() > request.due_at:
         raise Conflict(_("The deadline for this request has passed."))
     response = EvidenceResponse.objects.create(request=request, text=text, created_by=actor)
     for upload in uploads:
         document_add(
-            application=application, kind=DocumentKind.EVIDENCE, upload=upload, actor=actor,
+            application=application,
+            kind=DocumentKind.EVIDENCE,
+            upload=upload,
+            actor=actor,
             evidence_response=response,
-        )  # fmt: skip
+        )
     request.state = EvidenceRequest.State.ANSWERED
     request.answered_at = timezone.now()
     request.save(update_fields=["state", "answered_at"])
     application_transition(
-        application=application, to=Status.QUEUED, actor=actor,
+        application=application,
+        to=Status.QUEUED,
+        actor=actor,
         data={"evidence_request": str(request.public_id)},
-    )  # fmt: skip
+    )
     return response
-

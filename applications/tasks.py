@@ -9,7 +9,9 @@ from applications.models import Application
 from applications.notifications import send_applicant_email
 
 
-@shared_task(acks_late=True, autoretry_for=(ConnectionError, TimeoutError), retry_backoff=True, max_retries=8)
+@shared_task(
+    acks_late=True, autoretry_for=(ConnectionError, TimeoutError), retry_backoff=True, max_retries=8
+)
 def application_submitted(application_id: int) -> None:
     """After commit of a submission: confirm to the applicant. Screening hooks in here next."""
     application = Application.objects.select_related("applicant").filter(pk=application_id).first()

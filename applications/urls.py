@@ -12,7 +12,13 @@ urlpatterns = [
     path("<uuid:public_id>/review/", views.review, name="review"),
     path("<uuid:public_id>/submitted/", views.submitted, name="submitted"),
     path("<uuid:public_id>/withdraw/", views.withdraw, name="withdraw"),
-    path("<uuid:public_id>/documents/<uuid:document_id>/", views.document_download, name="document"),
-    path("<uuid:public_id>/documents/<uuid:document_id>/delete/", views.document_delete, name="document_delete"),
+    path(
+        "<uuid:public_id>/documents/<uuid:document_id>/", views.document_download, name="document"
+    ),
+    path(
+        "<uuid:public_id>/documents/<uuid:document_id>/delete/",
+        views.document_delete,
+        name="document_delete",
+    ),
     path("<uuid:public_id>/evidence/<uuid:request_id>/", views.evidence_answer, name="evidence"),
 ]

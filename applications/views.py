@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from uuid import UUID
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,6 +21,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.models import User
 from applications import selectors, services
 from applications.answers import application_answers, render_answers
 from applications.checklist import STEPS, Step, document_checklist, missing_items
@@ -39,6 +41,12 @@ from kvisa.ratelimit import allow, client_ip
 from policy.selectors import policy_in_force
 
 
+class AuthedRequest(HttpRequest):
+    """The request of a @login_required view: its user is a real User (for the type checker)."""
+
+    user: User
+
+
 def _step_url(application: Application, step: Step) -> str:
     return reverse("applications:step", args=[application.public_id, step.value])
 
@@ -55,28 +63,33 @@ def _progress(application: Application, current: Step | None) -> list[dict[str, 
     policy = policy_in_force()
     incomplete = {item.step for item in missing_items(application, policy=policy)}
     return [
-        {"step": s, "url": _step_url(application, s), "done": s not in incomplete, "current": s == current}
+        {
+            "step": s,
+            "url": _step_url(application, s),
+            "done": s not in incomplete,
+            "current": s == current,
+        }
         for s in STEPS
     ]
 
 
 @login_required
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthedRequest) -> HttpResponse:
     applications = list(selectors.applicant_dashboard(request.user))
     return render(request, "applications/dashboard.html", {"applications": applications})
 
 
 @login_required
 @require_POST
-def start(request: HttpRequest) -> HttpResponse:
+def start(request: AuthedRequest) -> HttpResponse:
     application = services.application_create(applicant=request.user)
     return redirect(_step_url(application, Step.PATH))
 
 
 @login_required
 @require_GET
-def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def detail(request: AuthedRequest, public_id: UUID) -> HttpResponse:
     application = selectors.application_of(request.user, public_id)
     context = {
         "application": application,
@@ -89,24 +102,28 @@ def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def step(request: HttpRequest, public_id: UUID, step: str) -> HttpResponse:
+def step(request: AuthedRequest, public_id: UUID, step: str) -> HttpResponse:
     application = selectors.application_of(request.user, public_id)
     try:
         current = Step(step)
     except ValueError as exc:
         raise Http404 from exc
     if not application.is_draft:
-        messages.info(request, _("This application has been submitted and can no longer be changed."))
+        messages.info(
+            request, _("This application has been submitted and can no longer be changed.")
+        )
         return redirect("applications:detail", public_id=application.public_id)
     if current == Step.EDUCATION:
         return _education(request, application)
     if current == Step.DOCUMENTS:
         return _documents(request, application)
     form_class = STEP_FORMS[current]
-    kwargs = {}
+    form: forms.ModelForm
     if form_class is TravelForm:
-        kwargs["max_stay_days"] = int(policy_in_force().visa_terms.get("max_stay_days", 180))
-    form = form_class(request.POST or None, instance=application, **kwargs)
+        max_stay_days = int(policy_in_force().visa_terms.get("max_stay_days", 180))
+        form = TravelForm(request.POST or None, instance=application, max_stay_days=max_stay_days)
+    else:
+        form = form_class(request.POST or None, instance=application)
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in form.fields}
         services.application_update(application=application, data=data)
@@ -117,11 +134,16 @@ def step(request: HttpRequest, public_id: UUID, step: str) -> HttpResponse:
     return render(
         request,
         "applications/step.html",
-        {"application": application, "form": form, "step": current, "progress": _progress(application, current)},
+        {
+            "application": application,
+            "form": form,
+            "step": current,
+            "progress": _progress(application, current),
+        },
     )
 
 
-def _education(request: HttpRequest, application: Application) -> HttpResponse:
+def _education(request: AuthedRequest, application: Application) -> HttpResponse:
     degree: Degree | None = None
     edit_id = request.GET.get("edit") or request.POST.get("degree_id")
     if edit_id:
@@ -134,7 +156,9 @@ def _education(request: HttpRequest, application: Application) -> HttpResponse:
             services.degree_delete(degree=degree)
             messages.success(request, _("Degree removed."))
             return redirect(_step_url(application, Step.EDUCATION))
-        if "continue" in request.POST and not any(form.data.get(f) for f in ("level", "field", "started_on")):
+        if "continue" in request.POST and not any(
+            form.data.get(f) for f in ("level", "field", "started_on")
+        ):
             if not application.degrees.exists():
                 messages.error(request, _("Add at least one degree."))
             else:
@@ -149,13 +173,17 @@ def _education(request: HttpRequest, application: Application) -> HttpResponse:
         request,
         "applications/education.html",
         {
-            "application": application, "form": form, "editing": degree, "step": Step.EDUCATION,
-            "degrees": application.degrees.all(), "progress": _progress(application, Step.EDUCATION),
+            "application": application,
+            "form": form,
+            "editing": degree,
+            "step": Step.EDUCATION,
+            "degrees": application.degrees.all(),
+            "progress": _progress(application, Step.EDUCATION),
         },
-    )  # fmt: skip
+    )
 
 
-def _documents(request: HttpRequest, application: Application) -> HttpResponse:
+def _documents(request: AuthedRequest, application: Application) -> HttpResponse:
     policy = policy_in_force()
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
@@ -167,9 +195,12 @@ def _documents(request: HttpRequest, application: Application) -> HttpResponse:
                 raise Http404
             try:
                 services.document_add(
-                    application=application, kind=kind, upload=form.cleaned_data["file"],
-                    actor=request.user, degree=degree,
-                )  # fmt: skip
+                    application=application,
+                    kind=kind,
+                    upload=form.cleaned_data["file"],
+                    actor=request.user,
+                    degree=degree,
+                )
             except ValidationError as exc:
                 for message in exc.messages:
                     messages.error(request, message)
@@ -178,35 +209,38 @@ def _documents(request: HttpRequest, application: Application) -> HttpResponse:
                 return redirect(_step_url(application, Step.DOCUMENTS))
         else:
             for errors in form.errors.values():
-                for message in errors:
-                    messages.error(request, message)
+                for error in errors:
+                    messages.error(request, str(error))
         application = selectors.application_of(request.user, application.public_id)
     return render(
         request,
         "applications/documents.html",
         {
-            "application": application, "step": Step.DOCUMENTS,
+            "application": application,
+            "step": Step.DOCUMENTS,
             "checklist": document_checklist(application, policy=policy),
             "progress": _progress(application, Step.DOCUMENTS),
         },
-    )  # fmt: skip
+    )
 
 
 @login_required
 @require_GET
-def document_download(request: HttpRequest, public_id: UUID, document_id: UUID) -> FileResponse:
+def document_download(request: AuthedRequest, public_id: UUID, document_id: UUID) -> FileResponse:
     document = selectors.document_of(request.user, public_id, document_id)
     response = FileResponse(
-        document.file.open("rb"), as_attachment=True, filename=document.original_name,
+        document.file.open("rb"),
+        as_attachment=True,
+        filename=document.original_name,
         content_type=document.content_type,
-    )  # fmt: skip
+    )
     response["Cache-Control"] = "private, no-store"
     return response
 
 
 @login_required
 @require_POST
-def document_delete(request: HttpRequest, public_id: UUID, document_id: UUID) -> HttpResponse:
+def document_delete(request: AuthedRequest, public_id: UUID, document_id: UUID) -> HttpResponse:
     document = selectors.document_of(request.user, public_id, document_id)
     try:
         services.document_delete(document=document)
@@ -219,7 +253,7 @@ def document_delete(request: HttpRequest, public_id: UUID, document_id: UUID) ->
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def review(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def review(request: AuthedRequest, public_id: UUID) -> HttpResponse:
     application = selectors.application_of(request.user, public_id)
     if not application.is_draft:
         return redirect("applications:detail", public_id=application.public_id)
@@ -229,27 +263,33 @@ def review(request: HttpRequest, public_id: UUID) -> HttpResponse:
     if request.method == "POST" and form.is_valid() and not missing:
         try:
             submitted = services.application_submit(
-                application=application, actor=request.user, signature_name=form.cleaned_data["signature_name"]
+                application=application,
+                actor=request.user,
+                signature_name=form.cleaned_data["signature_name"],
             )
         except DomainError as exc:
-            form.add_error("signature_name" if exc.code == "validation_failed" else None, exc.message)
+            form.add_error(
+                "signature_name" if exc.code == "validation_failed" else None, exc.message
+            )
         else:
             return redirect("applications:submitted", public_id=submitted.public_id)
     return render(
         request,
         "applications/review.html",
         {
-            "application": application, "form": form, "missing": missing,
+            "application": application,
+            "form": form,
+            "missing": missing,
             "sections": render_answers(application_answers(application)),
             "step_urls": {s.value: _step_url(application, s) for s in STEPS},
             "progress": _progress(application, None),
         },
-    )  # fmt: skip
+    )
 
 
 @login_required
 @require_GET
-def submitted(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def submitted(request: AuthedRequest, public_id: UUID) -> HttpResponse:
     application = selectors.application_of(request.user, public_id)
     if application.is_draft:
         return redirect("applications:review", public_id=application.public_id)
@@ -258,7 +298,7 @@ def submitted(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def withdraw(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def withdraw(request: AuthedRequest, public_id: UUID) -> HttpResponse:
     application = selectors.application_of(request.user, public_id)
     if not application.can_withdraw:
         messages.error(request, _("This application can no longer be withdrawn."))
@@ -266,7 +306,9 @@ def withdraw(request: HttpRequest, public_id: UUID) -> HttpResponse:
     form = WithdrawForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.application_withdraw(application=application, actor=request.user, reason=form.cleaned_data["reason"])
+            services.application_withdraw(
+                application=application, actor=request.user, reason=form.cleaned_data["reason"]
+            )
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
@@ -277,63 +319,93 @@ def withdraw(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def evidence_answer(request: HttpRequest, public_id: UUID, request_id: UUID) -> HttpResponse:
+def evidence_answer(request: AuthedRequest, public_id: UUID, request_id: UUID) -> HttpResponse:
     evidence = selectors.evidence_request_of(request.user, public_id, request_id)
     form = EvidenceAnswerForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
             services.evidence_answer(
-                request=evidence, actor=request.user, text=form.cleaned_data["text"],
-                uploads=request.FILES.getlist("files"),
-            )  # fmt: skip
+                request=evidence,
+                actor=request.user,
+                text=form.cleaned_data["text"],
+                uploads=request.FILES.getlist("attachments"),
+            )
         except ValidationError as exc:
             for message in exc.messages:
-                form.add_error("files", message)
+                form.add_error("attachments", message)
         except DomainError as exc:
             messages.error(request, exc.message)
             return redirect("applications:detail", public_id=public_id)
         else:
-            messages.success(request, _("Thank you. Your answer was sent and your case is back in the queue."))
+            messages.success(
+                request, _("Thank you. Your answer was sent and your case is back in the queue.")
+            )
             return redirect("applications:detail", public_id=public_id)
     return render(
-        request, "applications/evidence.html", {"evidence": evidence, "application": evidence.application, "form": form}
+        request,
+        "applications/evidence.html",
+        {"evidence": evidence, "application": evidence.application, "form": form},
     )
 
 
 @login_required
 @require_GET
-def export(request: HttpRequest) -> HttpResponse:
+def export(request: AuthedRequest) -> HttpResponse:
     """Everything we hold about the signed-in applicant, as JSON (data portability)."""
     applications = selectors.applicant_dashboard(request.user).prefetch_related(
-        "degrees__field", "degrees__institution", "documents", "timeline", "evidence_requests__response"
+        "degrees__field",
+        "degrees__institution",
+        "documents",
+        "timeline",
+        "evidence_requests__response",
     )
     data = {
-        "account": {"email": request.user.email, "full_name": request.user.full_name,
-                    "date_joined": request.user.date_joined},
+        "account": {
+            "email": request.user.email,
+            "full_name": request.user.full_name,
+            "date_joined": request.user.date_joined,
+        },
         "applications": [
             {
-                "id": str(a.public_id), "reference": a.reference, "status": a.status,
-                "created_at": a.created_at, "submitted_at": a.submitted_at, "decided_at": a.decided_at,
+                "id": str(a.public_id),
+                "reference": a.reference,
+                "status": a.status,
+                "created_at": a.created_at,
+                "submitted_at": a.submitted_at,
+                "decided_at": a.decided_at,
                 "withdrawn_at": a.withdrawn_at,
                 "answers": a.snapshot if a.snapshot else application_answers(a),
-                "timeline": [{"at": e.at, "event": e.kind, "from": e.from_status, "to": e.to_status,
-                              "message": e.message} for e in a.timeline.all() if e.public],
+                "timeline": [
+                    {
+                        "at": e.at,
+                        "event": e.kind,
+                        "from": e.from_status,
+                        "to": e.to_status,
+                        "message": e.message,
+                    }
+                    for e in a.timeline.all()
+                    if e.public
+                ],
                 "evidence_requests": [
-                    {"message": r.message, "due_at": r.due_at, "state": r.state,
-                     "answer": getattr(getattr(r, "response", None), "text", None)}
+                    {
+                        "message": r.message,
+                        "due_at": r.due_at,
+                        "state": r.state,
+                        "answer": getattr(getattr(r, "response", None), "text", None),
+                    }
                     for r in a.evidence_requests.all()
                 ],
             }
             for a in applications
         ],
-    }  # fmt: skip
+    }
     response = HttpResponse(
-        json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2), content_type="application/json"
+        json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
+        content_type="application/json",
     )
     response["Content-Disposition"] = 'attachment; filename="kvisa-my-data.json"'
     response["Cache-Control"] = "private, no-store"
     return response
-
 
 
 @require_http_methods(["GET", "POST"])
@@ -349,15 +421,20 @@ def status_lookup(request: HttpRequest) -> HttpResponse:
     status_code = 200
     if request.method == "POST" and form.is_valid():
         limit = settings.STATUS_LOOKUP_RATE
-        if not allow(scope="status-lookup", key=client_ip(request), limit=limit, window_seconds=3600):
+        if not allow(
+            scope="status-lookup", key=client_ip(request), limit=limit, window_seconds=3600
+        ):
             form.add_error(None, _("Too many lookups from your network. Try again in an hour."))
             status_code = 429
         else:
             result = selectors.public_status(
-                reference=form.cleaned_data["reference"], passport_number=form.cleaned_data["passport_number"]
+                reference=form.cleaned_data["reference"],
+                passport_number=form.cleaned_data["passport_number"],
             )
             not_found = result is None
     return render(
-        request, "applications/status_lookup.html", {"form": form, "result": result, "not_found": not_found},
+        request,
+        "applications/status_lookup.html",
+        {"form": form, "result": result, "not_found": not_found},
         status=status_code,
-    )  # fmt: skip
+    )

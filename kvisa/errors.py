@@ -19,7 +19,7 @@ from rest_framework.views import exception_handler
 class DomainError(Exception):
     """A business rule refused the operation. `code` is stable; `message` is for people."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     code = "domain_error"
     title = _("The request could not be processed.")
 
@@ -81,9 +81,12 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     """DRF exception handler: every error leaves the API as problem details."""
     if isinstance(exc, DomainError):
         return problem_response(
-            status_code=exc.status_code, title=str(exc.title), detail=exc.message, code=exc.code,
+            status_code=exc.status_code,
+            title=str(exc.title),
+            detail=exc.message,
+            code=exc.code,
             extra=exc.extra,
-        )  # fmt: skip
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -98,7 +101,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         status_code=response.status_code,
         title=str(exc.default_detail),
         detail=detail,
-        code=exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code,
+        code=codes if isinstance(codes := exc.get_codes(), str) else str(exc.default_code),
     )
     for header in ("WWW-Authenticate", "Retry-After", "Allow"):
         if header in response:

@@ -34,7 +34,9 @@ if ENV_FILE.exists():
 
 KVISA_ENV = env.str("KVISA_ENV", default="development")
 if KVISA_ENV not in {"production", "development", "test"}:
-    raise ImproperlyConfigured(f"KVISA_ENV must be production, development or test, not {KVISA_ENV!r}")
+    raise ImproperlyConfigured(
+        f"KVISA_ENV must be production, development or test, not {KVISA_ENV!r}"
+    )
 PRODUCTION = KVISA_ENV == "production"
 
 
@@ -97,7 +99,8 @@ INSTALLED_APPS = [
     "django_structlog",
     "django_countries",
     "phonenumber_field",
-    # ours; an app may import only apps above it in this list (reviews never imported by applications)
+    # ours; an app may import only apps above it in this list (so applications never import
+    # reviews)
     "ops",
     "pages",
     "accounts",
@@ -178,7 +181,10 @@ AUTHENTICATION_BACKENDS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -333,7 +339,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=30),
         "options": {"expires": 30},
     },
-    "applications-drafts-housekeeping": {"task": "applications.tasks.drafts_housekeeping", "schedule": crontab(minute=40, hour=2)},
+    "applications-drafts-housekeeping": {
+        "task": "applications.tasks.drafts_housekeeping",
+        "schedule": crontab(minute=40, hour=2),
+    },
     "ops-clear-expired-sessions": {
         "task": "ops.tasks.clear_expired_sessions",
         "schedule": crontab(minute=17, hour=3),

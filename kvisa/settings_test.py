@@ -10,8 +10,8 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret")
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "a3Zpc2EtdGVzdC1maWVsZC1lbmNyeXB0aW9uLWtleSE=")
 os.environ.setdefault("IDENTIFIER_HASH_KEY", "test-only-identifier-hash-key-not-secret")
 
-from kvisa.settings import *  # noqa: E402,F403
-from kvisa.settings import CACHES, DATABASES, INSTALLED_APPS, REDIS_URL  # noqa: E402
+from kvisa.settings import *  # noqa: F403
+from kvisa.settings import CACHES, DATABASES, INSTALLED_APPS, REDIS_URL
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -29,4 +29,7 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
 if os.environ.get("KVISA_TEST_DB_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["KVISA_TEST_DB_NAME"]}
 # Uploads made by tests never land in the development media folder.
-MEDIA_ROOT = Path(tempfile.gettempdir()) / f"kvisa-test-media-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+MEDIA_ROOT = (
+    Path(tempfile.gettempdir())
+    / f"kvisa-test-media-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+)

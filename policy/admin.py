@@ -38,7 +38,7 @@ class CsvImportMixin:
     def get_urls(self) -> list[URLPattern]:
         info = self.model._meta.app_label, self.model._meta.model_name  # type: ignore[attr-defined]
         view = self.admin_site.admin_view(self.import_csv)  # type: ignore[attr-defined]
-        return [path("import/", view, name="%s_%s_import" % info), *super().get_urls()]  # type: ignore[misc]
+        return [path("import/", view, name="{}_{}_import".format(*info)), *super().get_urls()]  # type: ignore[misc]
 
     def import_csv(self, request: HttpRequest) -> HttpResponse:
         if not self.has_change_permission(request):  # type: ignore[attr-defined]

@@ -32,6 +32,9 @@ class BilingualName(models.Model):
     class Meta:
         abstract = True
 
+    def __str__(self) -> str:
+        return self.name
+
     @property
     def name(self) -> str:
         """The name in the active language, falling back to English."""
@@ -39,9 +42,6 @@ class BilingualName(models.Model):
         if language.startswith("zh") and self.name_zh:
             return self.name_zh
         return self.name_en
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class StemField(BilingualName):
@@ -75,7 +75,9 @@ class Institution(BilingualName):
 
     country = CountryField(_("country"))
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.UNIVERSITY)
-    tier = models.PositiveSmallIntegerField(_("tier"), choices=Tier.choices, default=Tier.RECOGNISED)
+    tier = models.PositiveSmallIntegerField(
+        _("tier"), choices=Tier.choices, default=Tier.RECOGNISED
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -83,7 +85,9 @@ class Institution(BilingualName):
         verbose_name_plural = _("recognised institutions")
         ordering = ["name_en"]
         constraints = [
-            models.UniqueConstraint(fields=["name_en", "country"], name="policy_institution_unique_name"),
+            models.UniqueConstraint(
+                fields=["name_en", "country"], name="policy_institution_unique_name"
+            ),
         ]
 
 

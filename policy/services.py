@@ -24,7 +24,9 @@ class RowError(ValueError):
     pass
 
 
-def _import(text: str, *, columns: set[str], upsert: Callable[[dict[str, str]], bool]) -> ImportReport:
+def _import(
+    text: str, *, columns: set[str], upsert: Callable[[dict[str, str]], bool]
+) -> ImportReport:
     """Apply `upsert` to every row; any bad row rolls the whole file back (all or nothing)."""
     report = ImportReport()
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
@@ -76,9 +78,13 @@ def _upsert_stem_field(row: dict[str, str]) -> bool:
 
 def institutions_import_csv(*, text: str) -> ImportReport:
     """Create or update recognised institutions keyed by (English name, country)."""
-    return _import(text, columns={"name_en", "name_zh", "country", "kind", "tier"}, upsert=_upsert_institution)
+    return _import(
+        text, columns={"name_en", "name_zh", "country", "kind", "tier"}, upsert=_upsert_institution
+    )
 
 
 def stem_fields_import_csv(*, text: str) -> ImportReport:
     """Create or update STEM fields keyed by code."""
-    return _import(text, columns={"code", "discipline", "name_en", "name_zh"}, upsert=_upsert_stem_field)
+    return _import(
+        text, columns={"code", "discipline", "name_en", "name_zh"}, upsert=_upsert_stem_field
+    )

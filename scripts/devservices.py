@@ -105,16 +105,31 @@ class EmbeddedPostgres:
         if not (PG_DATA / "PG_VERSION").exists():
             _log(f"initialising PostgreSQL in {PG_DATA.relative_to(ROOT)}")
             self._run(
-                "initdb", "-D", str(PG_DATA), "-U", "postgres", "--auth=trust",
-                "--encoding=UTF8", "--locale=C.UTF-8",
-            )  # fmt: skip
+                "initdb",
+                "-D",
+                str(PG_DATA),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            )
         PG_LOG.touch()
         self._own(PG_LOG)
         _log(f"starting PostgreSQL on 127.0.0.1:{PG_PORT}")
         self._run(
-            "pg_ctl", "-D", str(PG_DATA), "-l", str(PG_LOG), "-w", "-t", "60",
-            "-o", f"-h 127.0.0.1 -p {PG_PORT} -k {PG_DATA}", "start",
-        )  # fmt: skip
+            "pg_ctl",
+            "-D",
+            str(PG_DATA),
+            "-l",
+            str(PG_LOG),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-h 127.0.0.1 -p {PG_PORT} -k {PG_DATA}",
+            "start",
+        )
         _wait_for_port(PG_PORT, "PostgreSQL")
         self._ensure_database()
         return True
@@ -125,7 +140,9 @@ class EmbeddedPostgres:
         with psycopg.connect(
             f"postgresql://postgres@127.0.0.1:{PG_PORT}/postgres", autocommit=True
         ) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone()
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]
+            ).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{DB_NAME}"')
 
@@ -153,13 +170,27 @@ class EmbeddedRedis:
         _log(f"starting Redis on 127.0.0.1:{REDIS_PORT}")
         subprocess.run(
             [
-                str(self.bin), "--port", str(REDIS_PORT), "--bind", "127.0.0.1",
-                "--daemonize", "yes", "--dir", str(REDIS_DIR),
-                "--pidfile", str(REDIS_DIR / "redis.pid"), "--logfile", str(REDIS_DIR / "redis.log"),
-                "--save", "60", "100", "--appendonly", "no",
+                str(self.bin),
+                "--port",
+                str(REDIS_PORT),
+                "--bind",
+                "127.0.0.1",
+                "--daemonize",
+                "yes",
+                "--dir",
+                str(REDIS_DIR),
+                "--pidfile",
+                str(REDIS_DIR / "redis.pid"),
+                "--logfile",
+                str(REDIS_DIR / "redis.log"),
+                "--save",
+                "60",
+                "100",
+                "--appendonly",
+                "no",
             ],
             check=True,
-        )  # fmt: skip
+        )
         _wait_for_port(REDIS_PORT, "Redis")
         return True
 

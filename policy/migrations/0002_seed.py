@@ -25,7 +25,7 @@ def seed(apps, schema_editor):
             Institution.objects.get_or_create(
                 name_en=row["name_en"], country=row["country"],
                 defaults={**row, "tier": int(row["tier"])},
-            )  # fmt: skip
+            )
     policy = json.loads((DATA / "default_policy.json").read_text(encoding="utf-8"))
     if not PolicyVersion.objects.exists():
         PolicyVersion.objects.create(**policy, status="published", published_at=timezone.now())

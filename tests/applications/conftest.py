@@ -6,10 +6,11 @@ from datetime import date, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from applications import services
 from applications.demo import sample_pdf, sample_png
-from applications.models import Application, ApplicantPath, DegreeLevel, DocumentKind
+from applications.models import ApplicantPath, Application, DegreeLevel, DocumentKind
 from policy.models import Institution, StemField
 from tests.factories import ApplicantFactory
 
@@ -42,7 +43,7 @@ ANSWERS = {
     "passport_number": "A12345678",
     "passport_issuing_country": "NG",
     "passport_issue_date": date(2022, 1, 10),
-    "passport_expiry_date": date.today() + timedelta(days=5 * 365),
+    "passport_expiry_date": timezone.localdate() + timedelta(days=5 * 365),
     "contact_email": "amara@example.test",
     "phone": "+2348012345678",
     "address_line": "12 Marina Road",
@@ -54,7 +55,7 @@ ANSWERS = {
     "patents_count": 0,
     "hsk_level": 3,
     "intended_activities": ["science", "entrepreneurship"],
-    "planned_entry_date": date.today() + timedelta(days=60),
+    "planned_entry_date": timezone.localdate() + timedelta(days=60),
     "planned_stay_days": 90,
     "previous_visits": False,
     "previous_refusals": False,
@@ -78,10 +79,19 @@ def complete_draft(applicant=None) -> Application:
             "awarded_on": date(2021, 7, 1),
         },
     )
-    services.document_add(application=application, kind=DocumentKind.PASSPORT_BIO, upload=pdf_upload(), actor=applicant)
-    services.document_add(application=application, kind=DocumentKind.PHOTO, upload=png_upload(), actor=applicant)
+    services.document_add(
+        application=application,
+        kind=DocumentKind.PASSPORT_BIO,
+        upload=pdf_upload(),
+        actor=applicant,
+    )
+    services.document_add(
+        application=application, kind=DocumentKind.PHOTO, upload=png_upload(), actor=applicant
+    )
     for kind in (DocumentKind.DEGREE_CERTIFICATE, DocumentKind.TRANSCRIPT):
-        services.document_add(application=application, kind=kind, upload=pdf_upload(), actor=applicant, degree=degree)
+        services.document_add(
+            application=application, kind=kind, upload=pdf_upload(), actor=applicant, degree=degree
+        )
     return Application.objects.get(pk=application.pk)
 
 
