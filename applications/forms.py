@@ -403,7 +403,7 @@ class EvidenceAnswerForm(forms.Form):
 
 class StatusLookupForm(forms.Form):
     reference = forms.CharField(
-        label=_("Reference number"), max_length=30, help_text=_("For example KV-2026-0001234-7.")
+        label=_("Reference number"), max_length=30, help_text=_("For example KV-2026-0001234-6.")
     )
     passport_number = forms.CharField(label=_("Passport number"), max_length=30)
 

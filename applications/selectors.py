@@ -9,7 +9,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
 from accounts.models import User
-from applications.crypto import identifier_digest
+from applications.crypto import InvalidIdentifier, identifier_digest
 from applications.models import Application, Document, EvidenceRequest, Status, TimelineEvent
 from applications.reference import InvalidReference, normalise_reference
 
@@ -96,5 +96,8 @@ def public_status(*, reference: str, passport_number: str) -> Application | None
     )
     if application is None:
         return None
-    digest = identifier_digest(kind=f"passport:{application.nationality}", value=passport_number)
+    try:
+        digest = identifier_digest(kind=f"passport:{application.nationality}", value=passport_number)
+    except InvalidIdentifier:
+        return None
     return application if hmac.compare_digest(digest, application.passport_digest) else None

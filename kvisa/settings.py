@@ -333,11 +333,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
-    # expires: heartbeats queued during an outage are dropped, not replayed by the thousand.
+    # Heartbeats queued during an outage expire instead of being replayed by the thousand
+    # (expire_seconds: django-celery-beat's name for the expires option).
     "ops-worker-heartbeat": {
         "task": "ops.tasks.worker_heartbeat",
         "schedule": timedelta(seconds=30),
-        "options": {"expires": 30},
+        "options": {"expire_seconds": 30},
     },
     "applications-drafts-housekeeping": {
         "task": "applications.tasks.drafts_housekeeping",

@@ -8,8 +8,16 @@ failure, so CI can never go green by skipping.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import redis
+from celery import Celery
+from django.conf import settings
+
+from kvisa.celery import app
+from tests.processes import CeleryWorkerProcess
 
 STRICT = os.environ.get("KVISA_STRICT") == "1"
 
@@ -26,22 +34,17 @@ def _english_by_default(settings):
     settings.LANGUAGE_CODE = "en"
 
 
-def _purge_queue(app, queue: str) -> None:
+def _purge_queue(app: Celery, queue: str) -> None:
     with app.connection_for_write() as connection:
         connection.default_channel.queue_purge(queue)
 
 
 @pytest.fixture
-def celery_broker():
+def celery_broker() -> Iterator[Celery]:
     """The Celery app with a reachable broker and an empty test queue (purged again after).
 
     Tests that publish for real use this; an unreachable Redis is `unavailable`, never a pass.
     """
-    import redis
-    from django.conf import settings
-
-    from kvisa.celery import app
-
     try:
         redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=2).ping()
     except redis.RedisError as exc:
@@ -53,7 +56,9 @@ def celery_broker():
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db, celery_broker, tmp_path):
+def celery_worker_process(
+    transactional_db: None, celery_broker: Celery, tmp_path: Path
+) -> Iterator[CeleryWorkerProcess]:
     """A real Celery worker (prefork, one child) consuming this run's test queue.
 
     It works on the test database, so the test must commit what the worker should see:
@@ -61,10 +66,6 @@ def celery_worker_process(transactional_db, celery_broker, tmp_path):
     stopped before the tables are flushed). Yields a tests.processes.CeleryWorkerProcess:
     ``kill()`` it mid-task, ``start()`` it again, read ``log_records()``.
     """
-    from django.conf import settings
-
-    from tests.processes import CeleryWorkerProcess
-
     worker = CeleryWorkerProcess(queue=settings.CELERY_TASK_DEFAULT_QUEUE, log_dir=tmp_path)
     worker.start()
     yield worker
@@ -96,3 +97,30 @@ def _reference_data_in_transactional_tests(request):
     if transactional:
         request.getfixturevalue("transactional_db")
         _reseed_reference_data()
+
+
+@pytest.fixture
+def redis_client():
+    import redis
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        unavailable("Redis is not reachable at the cache LOCATION")
+    yield client
+    client.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(redis_client) -> None:
+    """Rate-limit counters, allauth's used-code markers and cached sessions live in Redis and
+    would outlive a test (and a run). Each test starts with this run's namespace empty; other
+    data in the same Redis database is never touched."""
+    from django.conf import settings
+
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    keys = list(redis_client.scan_iter(match=f"{prefix}:*"))
+    if keys:
+        redis_client.delete(*keys)

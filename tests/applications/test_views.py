@@ -377,3 +377,12 @@ def test_public_status_lookup_is_rate_limited(client, submitted, settings):
         for _ in range(4)
     ]
     assert codes == [200, 200, 200, 429]
+
+
+@pytest.mark.parametrize("passport", ["--", "a:b", "   "])
+def test_public_status_lookup_survives_odd_passport_input(client, submitted, passport):
+    response = client.post(
+        reverse("status_lookup"), {"reference": submitted.reference, "passport_number": passport}
+    )
+    assert response.status_code == 200
+    assert response.context["result"] is None

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from celery.fixups.django import DjangoWorkerFixup
 from django.db import connection
+from django_celery_beat.schedulers import DatabaseScheduler
 from django_structlog.celery.steps import DjangoStructLogInitStep
 
 from kvisa.celery import app
@@ -59,3 +60,15 @@ def test_the_heartbeat_is_scheduled_well_within_the_readiness_limit(settings):
     assert entry["schedule"] == timedelta(seconds=30)
     # Two missed beats in a row still leave /readyz green; a dead worker turns it red.
     assert entry["schedule"].total_seconds() * 3 <= settings.WORKER_HEARTBEAT_MAX_AGE
+
+
+# transaction: the scheduler calls close_old_connections(), which ends a test's atomic block
+@pytest.mark.django_db(transaction=True)
+def test_beat_sends_heartbeats_that_expire_rather_than_pile_up():
+    scheduler = DatabaseScheduler(app=app, lazy=True)
+    scheduler.setup_schedule()
+
+    entry = scheduler.all_as_schedule()["ops-worker-heartbeat"]
+
+    assert entry.task == "ops.tasks.worker_heartbeat"
+    assert entry.options["expires"] == 30
