@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils.formats import date_format
+from django.utils.text import capfirst
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
@@ -207,6 +208,6 @@ def render_answers(answers: dict[str, Any]) -> list[dict[str, Any]]:
         else:
             for name, value in data.items():
                 label = getattr(Application._meta.get_field(name), "verbose_name", name)
-                rows.append((str(label).capitalize(), _display(name, value)))
+                rows.append((capfirst(str(label)), _display(name, value)))
         sections.append({"step": step, "title": step.label, "rows": rows})
     return sections

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -164,7 +165,7 @@ def missing_items(application: Application, *, policy: PolicyVersion) -> list[Mi
                     MissingItem(
                         step,
                         gettext("%(field)s is missing.")
-                        % {"field": str(field_labels[name]).capitalize()},
+                        % {"field": capfirst(str(field_labels[name]))},
                     )
                 )
         if (

@@ -97,7 +97,9 @@ def public_status(*, reference: str, passport_number: str) -> Application | None
     if application is None:
         return None
     try:
-        digest = identifier_digest(kind=f"passport:{application.nationality}", value=passport_number)
+        digest = identifier_digest(
+            kind=f"passport:{application.nationality}", value=passport_number
+        )
     except InvalidIdentifier:
         return None
     return application if hmac.compare_digest(digest, application.passport_digest) else None

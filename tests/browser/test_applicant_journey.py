@@ -39,7 +39,9 @@ def _verification_link(email: str) -> str:
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
-def test_new_applicant_applies_end_to_end(page, live_server, settings, tmp_path, artifacts, language):
+def test_new_applicant_applies_end_to_end(
+    page, live_server, settings, tmp_path, artifacts, language
+):
     settings.SITE_URL = live_server.url
     text = TEXT[language]
     email = f"journey-{language}@example.test"
@@ -90,7 +92,8 @@ def test_new_applicant_applies_end_to_end(page, live_server, settings, tmp_path,
     page.select_option("select[name=level]", "master")
     page.select_option("select[name=field]", str(StemField.objects.get(code="data-science").pk))
     page.select_option(
-        "select[name=institution]", str(Institution.objects.get(name_en="Vietnam National University Hanoi").pk)
+        "select[name=institution]",
+        str(Institution.objects.get(name_en="Vietnam National University Hanoi").pk),
     )
     page.select_option("select[name=country]", "VN")
     page.fill("input[name=started_on]", "2019-09-01")
@@ -124,7 +127,10 @@ def test_new_applicant_applies_end_to_end(page, live_server, settings, tmp_path,
         page.wait_for_load_state()
     page.screenshot(path=artifacts / f"journey-{language}-documents.png", full_page=True)
 
-    page.goto(live_server.url + f"/applications/{Application.objects.get(applicant__email=email).public_id}/review/")
+    page.goto(
+        live_server.url
+        + f"/applications/{Application.objects.get(applicant__email=email).public_id}/review/"
+    )
     page.check("input[name=declare_true]")
     page.check("input[name=declare_documents]")
     page.check("input[name=declare_consent]")
