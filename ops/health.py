@@ -40,8 +40,8 @@ def check_redis_and_heartbeat() -> tuple[Check, Check]:
     """
     try:
         age = heartbeat_age()
-    # redis-py, socket and unpickling errors alike mean "Redis is not usable"
     except Exception as exc:
+        # Broad on purpose: redis-py, socket and unpickling errors all mean "Redis is not usable".
         logger.warning("readiness_check_failed", check="redis", exc_info=True)
         failed = {"ok": False, "error": type(exc).__name__}
         return failed, {"ok": False, "error": "redis unavailable"}

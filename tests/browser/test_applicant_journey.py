@@ -24,8 +24,12 @@ TEXT = {
 
 def _files(tmp_path):
     paths = {}
-    for name, content in (("passport.pdf", pdf_bytes()), ("photo.png", png_bytes((300, 400))),
-                          ("degree.pdf", pdf_bytes()), ("transcript.pdf", pdf_bytes())):  # fmt: skip
+    for name, content in (
+        ("passport.pdf", pdf_bytes()),
+        ("photo.png", png_bytes((300, 400))),
+        ("degree.pdf", pdf_bytes()),
+        ("transcript.pdf", pdf_bytes()),
+    ):
         path = tmp_path / name
         path.write_bytes(content)
         paths[name] = path
@@ -113,18 +117,17 @@ def test_new_applicant_applies_end_to_end(
     page.check("input[name=previous_refusals][value=False]")
     page.click("button[name=save_next]")
 
-    for name in ("passport.pdf", "photo.png", "degree.pdf", "transcript.pdf"):
-        form = page.locator("main form[enctype='multipart/form-data']").filter(
-            has=page.locator("input[type=file]")
-        )
-        # The first form whose document is still missing (uploaded ones say so).
-        form.nth(("passport.pdf", "photo.png", "degree.pdf", "transcript.pdf").index(name)).locator(
-            "input[type=file]"
-        ).set_input_files(files[name])
-        form.nth(("passport.pdf", "photo.png", "degree.pdf", "transcript.pdf").index(name)).locator(
-            "button[type=submit]"
-        ).click()
+    for kind, name in (
+        ("passport_bio", "passport.pdf"),
+        ("photo", "photo.png"),
+        ("degree_certificate", "degree.pdf"),
+        ("transcript", "transcript.pdf"),
+    ):
+        form = page.locator(f"main form:has(input[name=kind][value={kind}])")
+        form.locator("input[type=file]").set_input_files(files[name])
+        form.locator("button[type=submit]").click()
         page.wait_for_load_state()
+        assert page.locator(".alert-success").count() == 1
     page.screenshot(path=artifacts / f"journey-{language}-documents.png", full_page=True)
 
     page.goto(

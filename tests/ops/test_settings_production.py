@@ -100,3 +100,22 @@ def test_a_bucket_name_puts_documents_in_s3_compatible_storage(tmp_path: Path):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["S3Storage", "kvisa-documents", "http://minio:9000", "private"]
+
+
+def test_production_redirects_to_https_except_for_probes_and_metrics(tmp_path: Path):
+    # The container healthcheck and the scraper speak plain HTTP to the container itself.
+    code = (
+        "import django; django.setup()\n"
+        "from django.test import Client\n"
+        "c = Client(HTTP_HOST='kvisa.example.org')\n"
+        "print(c.get('/healthz').status_code, c.get('/metrics').status_code)\n"
+        "r = c.get('/some/page')\n"
+        "print(r.status_code, r['Location'])"
+    )
+
+    result = _python(production_env(tmp_path / "absent.env"), code)
+
+    assert result.returncode == 0, result.stderr
+    probes, page = result.stdout.splitlines()
+    assert probes == "200 200"
+    assert page == "301 https://kvisa.example.org/some/page"
