@@ -390,15 +390,25 @@ class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
 
+class MultipleFileField(forms.FileField):
+    """Several files in one input; each is cleaned like a single FileField."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"multiple": True}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        items = data if isinstance(data, list | tuple) else [data] if data else []
+        if not items and self.required:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+        return [super(MultipleFileField, self).clean(item, initial) for item in items]
+
+
 class EvidenceAnswerForm(forms.Form):
     text = forms.CharField(
         label=_("Your answer"), widget=forms.Textarea(attrs={"rows": 6}), max_length=10000
     )
-    attachments = forms.FileField(
-        label=_("Files (PDF, JPEG or PNG)"),
-        required=False,
-        widget=MultipleFileInput(attrs={"multiple": True}),
-    )
+    attachments = MultipleFileField(label=_("Files (PDF, JPEG or PNG)"), required=False)
 
 
 class StatusLookupForm(forms.Form):

@@ -207,8 +207,11 @@ class Application(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=Status.values), name="application_status_valid"
             ),
+            # Every application that was ever submitted has a reference; a draft withdrawn
+            # (deleted by its owner) never had one.
             models.CheckConstraint(
-                condition=Q(status=Status.DRAFT) | Q(reference__isnull=False),
+                condition=Q(status__in=[Status.DRAFT, Status.WITHDRAWN])
+                | Q(reference__isnull=False),
                 name="application_submitted_has_reference",
             ),
             models.CheckConstraint(

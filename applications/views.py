@@ -328,7 +328,7 @@ def evidence_answer(request: AuthedRequest, public_id: UUID, request_id: UUID) -
                 request=evidence,
                 actor=request.user,
                 text=form.cleaned_data["text"],
-                uploads=request.FILES.getlist("attachments"),
+                uploads=form.cleaned_data["attachments"],
             )
         except ValidationError as exc:
             for message in exc.messages:
