@@ -8,6 +8,8 @@ already has applications is left alone.
 from __future__ import annotations
 
 import io
+import secrets
+import uuid
 from collections.abc import Sequence
 from datetime import date, timedelta
 
@@ -26,6 +28,8 @@ from policy.models import Institution, StemField
 def sample_pdf(name: str = "document.pdf") -> SimpleUploadedFile:
     writer = PdfWriter()
     writer.add_blank_page(width=595, height=842)
+    # A distinct file each time: identical bytes on two applicants' files is an integrity flag.
+    writer.add_metadata({"/Title": name, "/Subject": uuid.uuid4().hex})
     buffer = io.BytesIO()
     writer.write(buffer)
     return SimpleUploadedFile(name, buffer.getvalue(), content_type="application/pdf")
@@ -33,7 +37,9 @@ def sample_pdf(name: str = "document.pdf") -> SimpleUploadedFile:
 
 def sample_png(name: str = "photo.png", size: tuple[int, int] = (330, 480)) -> SimpleUploadedFile:
     buffer = io.BytesIO()
-    Image.new("RGB", size, (225, 228, 232)).save(buffer, format="PNG")
+    image = Image.new("RGB", size, (225, 228, 232))
+    image.putpixel((0, 0), tuple(secrets.token_bytes(3)))  # distinct bytes, as for PDFs
+    image.save(buffer, format="PNG")
     return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
 
 

@@ -227,6 +227,12 @@ class Application(models.Model):
                 condition=Q(status="draft"),
                 name="application_stale_draft_idx",
             ),
+            # The screening sweeper looks for submissions that were never routed.
+            models.Index(
+                fields=["submitted_at"],
+                condition=Q(status="submitted"),
+                name="application_unrouted_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from applications import hooks
 from applications.answers import application_answers
 from applications.checklist import missing_items
 from applications.crypto import identifier_digest
@@ -30,10 +31,12 @@ from applications.models import (
     Status,
     TimelineEvent,
 )
+from applications.notifications import send_applicant_email
 from applications.reference import next_reference
 from applications.scanning import get_scanner
 from applications.uploads import validate_upload
 from kvisa.errors import Conflict, ValidationFailed
+from ops.queueing import enqueue_on_commit
 from policy.selectors import policy_in_force
 
 
@@ -274,8 +277,7 @@ def application_submit(
 
     from applications.tasks import application_submitted
 
-    application_id = submitted.pk
-    transaction.on_commit(lambda: application_submitted.delay(application_id))
+    enqueue_on_commit(application_submitted, submitted.pk)
     return submitted
 
 
@@ -327,4 +329,19 @@ def evidence_answer(
         actor=actor,
         data={"evidence_request": str(request.public_id)},
     )
+    # In this transaction: the case is back in a queue, or the answer is not saved at all.
+    hooks.evidence_answered(application=application, actor=actor)
     return response
+
+
+def confirmation_send(*, application: Application) -> bool:
+    """Send the bilingual submission confirmation once; False when it was already sent.
+
+    The timeline row is written after the mail goes out: a crash in between sends a second
+    email rather than none.
+    """
+    if TimelineEvent.objects.filter(application=application, kind="confirmation_sent").exists():
+        return False
+    send_applicant_email(application=application, template="submitted")
+    timeline_record(application=application, kind="confirmation_sent", actor=None, public=False)
+    return True

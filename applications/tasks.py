@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from applications import housekeeping
+from applications import hooks, housekeeping
 from applications.models import Application
-from applications.notifications import send_applicant_email
+from applications.services import confirmation_send
 
 
 @shared_task(
     acks_late=True, autoretry_for=(ConnectionError, TimeoutError), retry_backoff=True, max_retries=8
 )
 def application_submitted(application_id: int) -> None:
-    """After commit of a submission: confirm to the applicant. Screening hooks in here next."""
+    """After commit of a submission: screen it (the hook's handlers), then confirm by email.
+
+    One broker message per submission. Screening runs first and is idempotent; the email is
+    sent once (recorded on the timeline), so a redelivered task repeats neither.
+    """
     application = Application.objects.select_related("applicant").filter(pk=application_id).first()
     if application is None or not application.reference:
         return
-    send_applicant_email(application=application, template="submitted")
+    hooks.submitted(application_id=application_id)
+    confirmation_send(application=application)
 
 
 @shared_task(acks_late=True)

@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "accounts",
     "policy",
     "applications",
+    "screening",
     "reviews",
 ]
 
@@ -344,6 +345,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "applications.tasks.drafts_housekeeping",
         "schedule": crontab(minute=40, hour=2),
     },
+    "screening-sweep": {
+        "task": "screening.tasks.screening_sweep",
+        "schedule": timedelta(minutes=5),
+        "options": {"expire_seconds": 300},
+    },
+    "screening-escalate-overdue": {
+        "task": "screening.tasks.queue_escalate_overdue",
+        "schedule": timedelta(minutes=15),
+        "options": {"expire_seconds": 900},
+    },
     "ops-clear-expired-sessions": {
         "task": "ops.tasks.clear_expired_sessions",
         "schedule": crontab(minute=17, hour=3),
@@ -351,6 +362,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Celery's Django fixup closes the DB connection around every task unless told to reuse it
 # (measured ~5x slower on this machine class). Reuse for this many tasks, then recycle.
+# A publish to a broker that is down fails fast instead of holding a web request; the
+# screening sweeper re-enqueues whatever was not published (ops.queueing).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2}
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 WORKER_HEARTBEAT_KEY = "ops:worker-heartbeat"
 WORKER_HEARTBEAT_MAX_AGE = 120  # seconds; /readyz fails when the last heartbeat is older
@@ -368,6 +382,16 @@ DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
 # --- Product settings (defaults; policy data itself lives in the database) -------------------
 DRAFT_REMINDER_DAYS = env.int("DRAFT_REMINDER_DAYS", default=30)
 DRAFT_PURGE_DAYS = env.int("DRAFT_PURGE_DAYS", default=90)
+
+# --- Screening and queues ------------------------------------------------------------------
+# A submission not routed this long after submission (or its last attempt) is re-enqueued.
+SCREENING_STUCK_AFTER_SECONDS = env.int("SCREENING_STUCK_AFTER_SECONDS", default=600)
+SCREENING_SWEEP_BATCH = env.int("SCREENING_SWEEP_BATCH", default=500)
+# Where a case goes when its routing rule names a queue that is missing or inactive.
+SCREENING_FALLBACK_QUEUE = env.str("SCREENING_FALLBACK_QUEUE", default="standard")
+RETURNED_EVIDENCE_QUEUE = env.str("RETURNED_EVIDENCE_QUEUE", default="returned-evidence")
+SLA_ESCALATION_PRIORITY_BOOST = env.int("SLA_ESCALATION_PRIORITY_BOOST", default=50)
+SIMULATION_CHUNK_SIZE = env.int("SIMULATION_CHUNK_SIZE", default=20000)
 
 
 # --- Data protection (applications.crypto, applications.uploads, applications.scanning) ------

@@ -137,3 +137,77 @@ class PolicyVersion(models.Model):
     def checklist_for(self, path: str) -> list[dict[str, Any]]:
         """The document requirements for one applicant path."""
         return list(self.document_checklist.get(path, []))
+
+    @property
+    def sections(self) -> dict[str, Any]:
+        return {
+            "criteria": self.criteria,
+            "points_model": self.points_model,
+            "document_checklist": self.document_checklist,
+            "visa_terms": self.visa_terms,
+            "routing_rules": self.routing_rules,
+        }
+
+
+class PolicyEvent(models.Model):
+    """Append-only audit of what happened to policy versions (created, edited, published …)."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("Created")
+        EDITED = "edited", _("Edited")
+        PUBLISHED = "published", _("Published")
+        RETIRED = "retired", _("Retired")
+
+    version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="events")
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("policy event")
+        verbose_name_plural = _("policy events")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.version.name}: {self.action}"
+
+
+class ReviewQueue(BilingualName):
+    """A queue officers work. Routing rules in the policy version name queues by `code`."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    priority = models.SmallIntegerField(
+        _("priority"), default=0, help_text=_("Cases in higher-priority queues are offered first.")
+    )
+    service_level_days = models.PositiveSmallIntegerField(
+        _("service level (working days)"), default=40
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="review_queues",
+        verbose_name=_("officers"),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("review queue")
+        verbose_name_plural = _("review queues")
+        ordering = ["-priority", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.name}"
+
+
+class Holiday(BilingualName):
+    """A public holiday: not a working day for service levels."""
+
+    date = models.DateField(_("date"), unique=True)
+
+    class Meta:
+        verbose_name = _("public holiday")
+        verbose_name_plural = _("public holidays")
+        ordering = ["date"]

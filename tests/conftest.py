@@ -82,6 +82,7 @@ def _reseed_reference_data() -> None:
         ("accounts.migrations.0002_roles", "create_roles"),
         ("accounts.migrations.0003_staff_permissions", "grant"),
         ("policy.migrations.0002_seed", "seed"),
+        ("policy.migrations.0004_seed_queues", "seed"),
     ):
         getattr(importlib.import_module(module), function)(apps, None)
 

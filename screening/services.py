@@ -1,0 +1,490 @@
+"""The screening pipeline and the review queues' writes.
+
+completeness → eligibility → integrity → routing, each step its own short transaction that
+locks the screening row, returns at once when its timestamp is already set, and stamps it
+when done. The pipeline can therefore be run any number of times, by a redelivered task or by
+the sweeper, and a case lands in exactly one queue exactly once: routing locks the
+application, acts only while it is `submitted`, and the queue entry is one-to-one with it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Role, User
+from applications.checklist import missing_items
+from applications.models import OPEN_STATUSES, Application, Document, Status
+from applications.services import application_transition, timeline_record
+from kvisa.errors import Conflict
+from policy.engine import EXPLANATION_LANGUAGES, RoutingInput, evaluate, route
+from policy.models import PolicyVersion, ReviewQueue
+from policy.selectors import engine_lists, policy_in_force
+from screening.calendar import add_working_days
+from screening.facts import facts_from_snapshot
+from screening.models import QueueEntry, Screening
+
+logger = structlog.get_logger(__name__)
+
+
+def _both(template: Any, **params: Any) -> dict[str, str]:
+    texts = {}
+    for language in EXPLANATION_LANGUAGES:
+        with translation.override(language):
+            texts[language] = str(template) % params
+    return texts
+
+
+# --- The pipeline ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def _screening_begin(*, application_id: int) -> Screening | None:
+    """The current screening of a submitted application (created on first run), or None when
+    the application is no longer waiting to be screened."""
+    application = (
+        Application.objects.select_for_update().filter(pk=application_id).only("status").first()
+    )
+    if application is None or application.status != Status.SUBMITTED:
+        return None
+    screening = Screening.objects.filter(application_id=application_id, is_current=True).first()
+    if screening is None:
+        policy_version_id = (
+            Application.objects.filter(pk=application_id)
+            .values_list("policy_version_id", flat=True)
+            .get()
+        )
+        screening = Screening.objects.create(
+            application_id=application_id,
+            policy_version_id=policy_version_id or policy_in_force().pk,
+        )
+    Screening.objects.filter(pk=screening.pk).update(
+        attempts=screening.attempts + 1, attempted_at=timezone.now()
+    )
+    return screening
+
+
+def _locked_screening(screening_id: int) -> Screening:
+    return (
+        Screening.objects.select_for_update(of=("self",))
+        .select_related("application", "policy_version")
+        .get(pk=screening_id)
+    )
+
+
+def completeness_check(*, application: Application, policy: PolicyVersion) -> list[dict[str, str]]:
+    """What is missing, each in both languages, plus any stored file that cannot be found."""
+    problems: list[dict[str, str]] = []
+    for language in EXPLANATION_LANGUAGES:
+        with translation.override(language):
+            for index, item in enumerate(missing_items(application, policy=policy)):
+                if len(problems) <= index:
+                    problems.append({"step": str(item.step)})
+                problems[index][language] = str(item.message)
+    for document in application.documents.all():
+        if not document.file.storage.exists(document.file.name):
+            problems.append(
+                {
+                    "step": "documents",
+                    **_both(
+                        _("The stored file of %(name)s is missing."), name=document.original_name
+                    ),
+                }
+            )
+    return problems
+
+
+@transaction.atomic
+def _step_completeness(*, screening_id: int) -> None:
+    screening = _locked_screening(screening_id)
+    if screening.completeness_at:
+        return
+    missing = completeness_check(application=screening.application, policy=screening.policy_version)
+    screening.missing = missing
+    screening.complete = not missing
+    screening.completeness_at = timezone.now()
+    screening.save(update_fields=["missing", "complete", "completeness_at"])
+
+
+def _evaluate_into(screening: Screening) -> None:
+    application = screening.application
+    reference = timezone.localdate(application.submitted_at or timezone.now())
+    facts = facts_from_snapshot(application.snapshot or {}, reference_date=reference)
+    policy = screening.policy_version
+    result = evaluate(
+        facts=facts,
+        criteria=policy.criteria,
+        points_model=policy.points_model,
+        lists=engine_lists(),
+    )
+    screening.facts = facts.to_json()
+    screening.evaluation = result.to_json()
+    screening.eligible = result.eligible
+    screening.points = result.points
+    screening.fast_track = result.fast_track
+    screening.eligibility_at = timezone.now()
+
+
+@transaction.atomic
+def _step_eligibility(*, screening_id: int) -> None:
+    screening = _locked_screening(screening_id)
+    if screening.eligibility_at:
+        return
+    _evaluate_into(screening)
+    screening.save(
+        update_fields=["facts", "evaluation", "eligible", "points", "fast_track", "eligibility_at"]
+    )
+
+
+def integrity_flags(*, application: Application) -> list[dict[str, Any]]:
+    """Duplicate passports on other open cases, documents reused by other applicants, and a
+    passport that is expired or ends before the planned stay does."""
+    flags: list[dict[str, Any]] = []
+    if application.passport_digest:
+        others = list(
+            Application.objects.filter(
+                passport_digest=application.passport_digest, status__in=OPEN_STATUSES
+            )
+            .exclude(pk=application.pk)
+            .values("pk", "reference")[:20]
+        )
+        if others:
+            flags.append(
+                {
+                    "code": "duplicate_passport",
+                    "explanation": _both(
+                        _("The same passport is on %(count)s other open application(s)."),
+                        count=len(others),
+                    ),
+                    "related": [{"id": o["pk"], "reference": o["reference"]} for o in others],
+                }
+            )
+    hashes = list(
+        application.documents.filter(evidence_response=None).values_list("sha256", flat=True)
+    )
+    if hashes:
+        reused = list(
+            Document.objects.filter(sha256__in=hashes)
+            .exclude(application__applicant_id=application.applicant_id)
+            .values("application_id", "application__reference")
+            .distinct()[:20]
+        )
+        if reused:
+            flags.append(
+                {
+                    "code": "reused_document",
+                    "explanation": _both(
+                        _("A document is identical to one on %(count)s other applicant's file(s)."),
+                        count=len(reused),
+                    ),
+                    "related": [
+                        {"id": r["application_id"], "reference": r["application__reference"]}
+                        for r in reused
+                    ],
+                }
+            )
+    expiry = application.passport_expiry_date
+    submitted_on = timezone.localdate(application.submitted_at or timezone.now())
+    stay_end = application.planned_stay_end
+    if expiry and expiry < submitted_on:
+        flags.append(
+            {
+                "code": "passport_expired",
+                "explanation": _both(
+                    _("The passport expired on %(date)s, before submission."),
+                    date=expiry.isoformat(),
+                ),
+                "related": [],
+            }
+        )
+    elif expiry and stay_end and expiry < stay_end:
+        flags.append(
+            {
+                "code": "passport_validity",
+                "explanation": _both(
+                    _("The passport expires on %(date)s, before the planned stay ends (%(end)s)."),
+                    date=expiry.isoformat(),
+                    end=stay_end.isoformat(),
+                ),
+                "related": [],
+            }
+        )
+    return flags
+
+
+@transaction.atomic
+def _step_integrity(*, screening_id: int) -> None:
+    screening = _locked_screening(screening_id)
+    if screening.integrity_at:
+        return
+    screening.flags = integrity_flags(application=screening.application)
+    screening.integrity_at = timezone.now()
+    screening.save(update_fields=["flags", "integrity_at"])
+
+
+def _routing_decision(screening: Screening) -> tuple[ReviewQueue, dict[str, Any], int]:
+    rules = screening.policy_version.routing_rules
+    case = RoutingInput(
+        path=(screening.facts or {}).get("path", ""),
+        eligible=bool(screening.eligible),
+        fast_track=bool(screening.fast_track),
+        points=screening.points or 0,
+        complete=bool(screening.complete),
+        flags=screening.flag_codes,
+    )
+    index, rule = route(rules, case)
+    queue = ReviewQueue.objects.filter(code=rule["queue"], is_active=True).first()
+    routing: dict[str, Any] = {"rule_index": index, "rule": dict(rule), "queue": rule["queue"]}
+    if queue is None:
+        # A queue deactivated after the policy was published must not strand the case.
+        queue = ReviewQueue.objects.get(code=settings.SCREENING_FALLBACK_QUEUE)
+        routing.update(fallback=True, queue=queue.code)
+    return queue, routing, int(rule.get("priority_boost", 0))
+
+
+@transaction.atomic
+def _step_routing(*, screening_id: int) -> QueueEntry | None:
+    screening = _locked_screening(screening_id)
+    application = Application.objects.select_for_update().get(pk=screening.application_id)
+    if screening.routed_at or application.status != Status.SUBMITTED:
+        return None
+    queue, routing, boost = _routing_decision(screening)
+    now = timezone.now()
+    entry = QueueEntry.objects.create(
+        application=application,
+        queue=queue,
+        priority=queue.priority + boost,
+        entered_at=now,
+        due_at=add_working_days(application.submitted_at or now, queue.service_level_days),
+    )
+    screening.queue = queue
+    screening.routing = routing
+    screening.routed_at = now
+    screening.save(update_fields=["queue", "routing", "routed_at"])
+    timeline_record(
+        application=application,
+        kind="screened",
+        actor=None,
+        public=False,
+        data={
+            "screening": screening.pk,
+            "eligible": screening.eligible,
+            "points": screening.points,
+            "fast_track": screening.fast_track,
+            "flags": list(screening.flag_codes),
+            "queue": queue.code,
+            "due_at": entry.due_at.isoformat(),
+        },
+    )
+    application_transition(application=application, to=Status.QUEUED, actor=None)
+    return entry
+
+
+def screening_run(*, application_id: int) -> Screening | None:
+    """Run whatever steps of the pipeline are still to do; None if there is nothing to do."""
+    screening = _screening_begin(application_id=application_id)
+    if screening is None:
+        return None
+    _step_completeness(screening_id=screening.pk)
+    _step_eligibility(screening_id=screening.pk)
+    _step_integrity(screening_id=screening.pk)
+    _step_routing(screening_id=screening.pk)
+    logger.info("application_screened", application_id=application_id, screening_id=screening.pk)
+    return Screening.objects.get(pk=screening.pk)
+
+
+def screening_run_for_submission(*, application_id: int) -> None:
+    """The `applications.hooks.submitted` handler."""
+    screening_run(application_id=application_id)
+
+
+def screenings_stuck(*, now: datetime | None = None, limit: int | None = None) -> list[int]:
+    """Submitted applications left unrouted for longer than SCREENING_STUCK_AFTER_SECONDS.
+
+    The age counts from submission, or from the last attempt when one is younger, so a case
+    being screened right now is not re-enqueued under a worker's feet.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.SCREENING_STUCK_AFTER_SECONDS)
+    recent_attempt = Screening.objects.filter(
+        application=OuterRef("pk"), is_current=True, attempted_at__gte=cutoff
+    )
+    ids = Application.objects.filter(status=Status.SUBMITTED, submitted_at__lt=cutoff).exclude(
+        Exists(recent_attempt)
+    )
+    return list(
+        ids.order_by("submitted_at").values_list("pk", flat=True)[
+            : limit or settings.SCREENING_SWEEP_BATCH
+        ]
+    )
+
+
+@transaction.atomic
+def screening_reevaluate(*, application: Application, actor: User) -> Screening:
+    """Evaluate a screened case again against the policy in force *now*, as a new result.
+
+    The earlier result stays as history. A case still waiting in a queue (nobody holds it) is
+    moved when the new result routes it elsewhere; otherwise its place is left alone.
+    """
+    locked = Application.objects.select_for_update().get(pk=application.pk)
+    if locked.status not in OPEN_STATUSES or locked.status == Status.SUBMITTED:
+        raise Conflict(_("Only a screened, undecided application can be re-evaluated."))
+    previous = Screening.objects.filter(application=locked, is_current=True).first()
+    Screening.objects.filter(application=locked, is_current=True).update(is_current=False)
+    screening = Screening(
+        application=locked,
+        policy_version=policy_in_force(),
+        trigger=Screening.Trigger.REEVALUATION,
+        actor=actor,
+        attempts=1,
+    )
+    now = timezone.now()
+    screening.missing = completeness_check(application=locked, policy=screening.policy_version)
+    screening.complete = not screening.missing
+    screening.completeness_at = now
+    _evaluate_into(screening)
+    screening.flags = integrity_flags(application=locked)
+    screening.integrity_at = now
+    queue, routing, boost = _routing_decision(screening)
+    screening.queue, screening.routing, screening.routed_at = queue, routing, now
+    screening.save()
+    entry = QueueEntry.objects.select_for_update().filter(application=locked).first()
+    moved = entry is not None and entry.state == QueueEntry.State.WAITING and entry.queue != queue
+    if entry is not None and moved:
+        entry.queue = queue
+        entry.priority = (
+            queue.priority
+            + boost
+            + (settings.SLA_ESCALATION_PRIORITY_BOOST if entry.escalated_at else 0)
+        )
+        entry.save(update_fields=["queue", "priority", "updated_at"])
+    timeline_record(
+        application=locked,
+        kind="reevaluated",
+        actor=actor,
+        public=False,
+        data={
+            "screening": screening.pk,
+            "previous": previous.pk if previous else None,
+            "eligible": screening.eligible,
+            "points": screening.points,
+            "policy_version": screening.policy_version.name,
+            "queue": queue.code,
+            "moved": moved,
+        },
+    )
+    return screening
+
+
+# --- Service-level clock --------------------------------------------------------------------
+
+
+@transaction.atomic
+def queue_entry_pause(*, application: Application, actor: User | None) -> QueueEntry:
+    """Stop the service-level clock while the applicant is asked for evidence."""
+    entry = QueueEntry.objects.select_for_update().get(application=application)
+    if entry.state == QueueEntry.State.PAUSED:
+        return entry
+    entry.state = QueueEntry.State.PAUSED
+    entry.paused_at = timezone.now()
+    entry.claimed_by = None
+    entry.claimed_at = entry.lease_expires_at = None
+    entry.save()
+    return entry
+
+
+@transaction.atomic
+def queue_entry_resume(
+    *, application: Application, actor: User | None, queue_code: str | None = None
+) -> QueueEntry:
+    """Restart the clock where it stopped (the due date moves by the paused time) and put the
+    case back in a queue, by default the returned-evidence queue."""
+    entry = QueueEntry.objects.select_for_update().get(application=application)
+    if entry.state != QueueEntry.State.PAUSED or entry.paused_at is None:
+        return entry
+    now = timezone.now()
+    queue = ReviewQueue.objects.get(code=queue_code or settings.RETURNED_EVIDENCE_QUEUE)
+    entry.due_at += now - entry.paused_at
+    entry.paused_at = None
+    entry.state = QueueEntry.State.WAITING
+    entry.queue = queue
+    entry.entered_at = now
+    entry.priority = queue.priority + (
+        settings.SLA_ESCALATION_PRIORITY_BOOST if entry.escalated_at else 0
+    )
+    entry.save()
+    timeline_record(
+        application=application,
+        kind="requeued",
+        actor=actor,
+        public=False,
+        data={"queue": queue.code, "due_at": entry.due_at.isoformat()},
+    )
+    return entry
+
+
+def queue_entry_resume_after_evidence(*, application: Application, actor: User | None) -> None:
+    """The `applications.hooks.evidence_answered` handler."""
+    if QueueEntry.objects.filter(application=application).exists():
+        queue_entry_resume(application=application, actor=actor)
+
+
+def queue_escalate_overdue(*, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Raise the priority of cases past their due date, once each, and tell the supervisors.
+
+    SKIP LOCKED: an entry an officer is working on right now is escalated on the next run.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        entries = list(
+            QueueEntry.objects.select_for_update(skip_locked=True)
+            .filter(
+                state__in=[QueueEntry.State.WAITING, QueueEntry.State.IN_REVIEW],
+                escalated_at__isnull=True,
+                due_at__lt=now,
+            )
+            .select_related("application", "queue")
+            .order_by("due_at")[:limit]
+        )
+        for entry in entries:
+            entry.escalated_at = now
+            entry.priority += settings.SLA_ESCALATION_PRIORITY_BOOST
+            entry.save(update_fields=["escalated_at", "priority", "updated_at"])
+            timeline_record(
+                application=entry.application,
+                kind="escalated",
+                actor=None,
+                public=False,
+                data={"due_at": entry.due_at.isoformat(), "queue": entry.queue.code},
+            )
+        if entries:
+            summary = [(e.application.reference or "", e.queue.code, e.due_at) for e in entries]
+            transaction.on_commit(lambda: _tell_supervisors(summary))
+    return [e.application_id for e in entries]
+
+
+def _tell_supervisors(cases: list[tuple[str, str, datetime]]) -> None:
+    from django.core.mail import send_mail
+
+    recipients = list(
+        User.objects.filter(groups__name=Role.SUPERVISOR, is_active=True).values_list(
+            "email", flat=True
+        )
+    )
+    if not recipients:
+        return
+    lines = [f"{ref}  [{queue}]  due {due:%Y-%m-%d %H:%M}" for ref, queue, due in cases]
+    subject = _both(_("%(count)s case(s) passed their service-level date"), count=len(cases))
+    send_mail(
+        " / ".join(subject.values()),
+        "\n".join(lines) + "\n",
+        settings.DEFAULT_FROM_EMAIL,
+        recipients,
+    )
