@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from applications import hooks, housekeeping
 from applications.models import Application
@@ -10,7 +11,10 @@ from applications.services import confirmation_send
 
 
 @shared_task(
-    acks_late=True, autoretry_for=(ConnectionError, TimeoutError), retry_backoff=True, max_retries=8
+    acks_late=True,
+    autoretry_for=(ConnectionError, TimeoutError, OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=8,
 )
 def application_submitted(application_id: int) -> None:
     """After commit of a submission: screen it (the hook's handlers), then confirm by email.

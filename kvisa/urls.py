@@ -11,6 +11,8 @@ urlpatterns = [
     path("applications/", include("applications.urls")),
     path("status/", applications_views.status_lookup, name="status_lookup"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("eligibility/", include("policy.urls")),
+    path("workspace/simulations/", include("screening.urls")),
     path("workspace/", include("reviews.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -338,7 +338,11 @@ def _points_rules(
     if "institution_tier" in factors:
         f = factors["institution_tier"]
         ids = [d.institution_id for d in facts.degrees] + [facts.post_institution_id]
-        tiers = [lists.institution_tiers[i] for i in ids if i in lists.institution_tiers]
+        tiers = [
+            lists.institution_tiers[i]
+            for i in ids
+            if i is not None and i in lists.institution_tiers
+        ]
         tier = min(tiers) if tiers else None
         results.append(
             _points(

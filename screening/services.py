@@ -89,7 +89,7 @@ def completeness_check(*, application: Application, policy: PolicyVersion) -> li
                     problems.append({"step": str(item.step)})
                 problems[index][language] = str(item.message)
     for document in application.documents.all():
-        if not document.file.storage.exists(document.file.name):
+        if not document.file.name or not document.file.storage.exists(document.file.name):
             problems.append(
                 {
                     "step": "documents",
@@ -335,7 +335,7 @@ def screening_reevaluate(*, application: Application, actor: User) -> Screening:
     """
     locked = Application.objects.select_for_update().get(pk=application.pk)
     if locked.status not in OPEN_STATUSES or locked.status == Status.SUBMITTED:
-        raise Conflict(_("Only a screened, undecided application can be re-evaluated."))
+        raise Conflict(str(_("Only a screened, undecided application can be re-evaluated.")))
     previous = Screening.objects.filter(application=locked, is_current=True).first()
     Screening.objects.filter(application=locked, is_current=True).update(is_current=False)
     screening = Screening(

@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import DatabaseError, InterfaceError
+from django.db import InterfaceError, OperationalError
 
+from applications.tasks import application_submitted
 from ops.queueing import enqueue
 from screening import services, simulation
 
-TRANSIENT = (DatabaseError, InterfaceError, ConnectionError, TimeoutError)
-
-
-@shared_task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
-def screening_run(application_id: int) -> None:
-    """Screen and route one submitted application (re-enqueued by the sweeper)."""
-    services.screening_run(application_id=application_id)
+TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 
 
 @shared_task(acks_late=True)
 def screening_sweep() -> int:
-    """Re-enqueue every submission that has waited too long to be routed; returns how many."""
+    """Re-enqueue every submission that has waited too long to be routed; returns how many.
+
+    It re-sends the submission task itself (screening, then the confirmation email, each done
+    once), so a submission whose task was never published gets its email too.
+    """
     ids = services.screenings_stuck()
-    return sum(enqueue(screening_run, application_id) for application_id in ids)
+    return sum(enqueue(application_submitted, application_id) for application_id in ids)
 
 
 @shared_task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
