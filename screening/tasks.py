@@ -7,7 +7,8 @@ from django.db import InterfaceError, OperationalError
 
 from applications.tasks import application_submitted
 from ops.queueing import enqueue
-from screening import services, simulation
+from screening import services
+from screening import simulation as simulation
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from applications.models import Status, TimelineEvent
 from policy.models import ReviewQueue
 from screening import services

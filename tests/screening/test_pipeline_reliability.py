@@ -13,7 +13,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from applications.models import Application, Status, TimelineEvent
@@ -74,7 +73,8 @@ def test_a_worker_killed_mid_pipeline_still_leaves_the_case_in_one_queue_once(
             what="the worker to block inside the routing step",
         )
         screening = Screening.objects.get(application=application)
-        assert screening.integrity_at is not None and screening.routed_at is None
+        assert screening.integrity_at is not None
+        assert screening.routed_at is None
         worker.kill()
     finally:
         blocker.rollback()
@@ -145,8 +145,11 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-            + ["--appendonly", "no", "--dir", str(self.directory)],
+            [
+                self.binary,
+                *("--port", str(self.port), "--bind", "127.0.0.1", "--save", ""),
+                *("--appendonly", "no", "--dir", str(self.directory)),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -165,16 +168,19 @@ class PrivateRedis:
 
 
 @contextmanager
-def broker_at(url: str) -> Iterator[None]:
-    """Point this process's Celery app at another broker (its connection pools reset)."""
-    previous = app.conf.broker_url
-    app.conf.broker_url = url
+def broker_at(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Point this process's Celery app, and workers it starts, at another broker.
+
+    CELERY_BROKER_URL in the environment wins over the settings in Celery's configuration;
+    the app's connection pools are reset so that the next publish connects anew.
+    """
+    monkeypatch.setenv("CELERY_BROKER_URL", url)
     app._pool = None
     app.amqp._producer_pool = None
     try:
         yield
     finally:
-        app.conf.broker_url = previous
+        monkeypatch.delenv("CELERY_BROKER_URL")
         app._pool = None
         app.amqp._producer_pool = None
 
@@ -185,7 +191,7 @@ def test_submissions_are_accepted_while_the_broker_is_down_and_screened_when_it_
     broker = PrivateRedis(tmp_path)
     broker.start()
     broker.stop()  # the broker is down from here on
-    with broker_at(broker.url):
+    with broker_at(broker.url, monkeypatch):
         started = time.monotonic()
         application = submit(complete_draft())  # the after-commit publish fails, quietly
         elapsed = time.monotonic() - started
@@ -195,7 +201,6 @@ def test_submissions_are_accepted_while_the_broker_is_down_and_screened_when_it_
         assert elapsed < 10  # the applicant is not kept waiting on a dead broker
 
         broker.start()
-        monkeypatch.setenv("REDIS_URL", broker.url)
         worker = CeleryWorkerProcess(queue=settings.CELERY_TASK_DEFAULT_QUEUE, log_dir=tmp_path)
         worker.start()
         try:
@@ -212,4 +217,4 @@ def test_submissions_are_accepted_while_the_broker_is_down_and_screened_when_it_
             worker.stop()
             broker.stop()
     _assert_routed_exactly_once(application)
-    assert settings.CELERY_BROKER_URL != broker.url  # the shared broker was never touched
+    assert broker.url != settings.CELERY_BROKER_URL  # the shared broker was never touched

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -30,10 +30,10 @@ def _screened(application: Application) -> Screening:
 
 @pytest.mark.django_db
 def test_working_days_skip_weekends_and_public_holidays():
-    friday = timezone.make_aware(datetime(2026, 12, 4, 10, 0))
+    friday = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
     assert add_working_days(friday, 1).date().isoformat() == "2026-12-07"  # Monday
     assert add_working_days(friday, 5).date().isoformat() == "2026-12-11"
-    Holiday.objects.create(date=datetime(2026, 12, 7).date(), name_en="Test holiday")
+    Holiday.objects.create(date=date(2026, 12, 7), name_en="Test holiday")
     assert add_working_days(friday, 1).date().isoformat() == "2026-12-08"
 
 
@@ -62,9 +62,7 @@ def test_a_document_reused_by_another_applicant_is_flagged(
     with django_capture_on_commit_callbacks(execute=False):
         first = submit(complete_draft())
         draft = complete_draft()
-        app_services.application_update(
-            application=draft, data={"passport_number": "B99999999"}
-        )
+        app_services.application_update(application=draft, data={"passport_number": "B99999999"})
         photo = first.documents.get(kind="photo")
         copy = draft.documents.get(kind="photo")
         copy.sha256 = photo.sha256  # the same bytes as the first applicant's photo
@@ -213,12 +211,15 @@ def test_a_paused_case_is_not_escalated(submitted_app):
 # --- the sweeper ----------------------------------------------------------------------------
 
 
-def test_the_sweeper_finds_only_submissions_stuck_past_the_limit(submitted_app, settings):
+def test_the_sweeper_finds_only_submissions_stuck_past_the_limit(
+    submitted_app, settings, time_machine
+):
     settings.SCREENING_STUCK_AFTER_SECONDS = 600
     assert services.screenings_stuck() == []
     later = timezone.now() + timedelta(seconds=601)
     assert services.screenings_stuck(now=later) == [submitted_app.pk]
     # a recent attempt (a worker on it right now) holds the sweeper back
+    time_machine.move_to(later, tick=False)
     services._screening_begin(application_id=submitted_app.pk)
     assert services.screenings_stuck(now=later) == []
     assert services.screenings_stuck(now=later + timedelta(seconds=601)) == [submitted_app.pk]
