@@ -43,3 +43,10 @@ services-stop: $(STAMP)
 
 clean: services-stop
 	rm -rf $(VENV) .dev staticfiles
+
+## make bench-simulation N=100000: time the policy simulator over N seeded applications
+## (needs DATABASE_URL naming a database of its own, e.g. .../kvisa_bench; see bench/README.md).
+N ?= 100000
+.PHONY: bench-simulation
+bench-simulation: $(STAMP)
+	$(PY) bench/policy_simulation.py --n $(N)

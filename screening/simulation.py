@@ -445,7 +445,8 @@ def simulation_report(simulation: PolicySimulation) -> dict[str, Any]:
         "transitions": transitions,
         "queues": queues,
         "by_field": rows(
-            results.get("by_field") or {}, lambda code: field_names.get(code, code) or not_given
+            results.get("by_field") or {},
+            lambda code: field_names.get(code, code) or str(_("No listed STEM field")),
         ),
         "by_nationality": rows(
             results.get("by_nationality") or {},

@@ -67,8 +67,8 @@ def test_a_worker_killed_mid_pipeline_still_leaves_the_case_in_one_queue_once(
     worker = CeleryWorkerProcess(queue=settings.CELERY_TASK_DEFAULT_QUEUE, log_dir=tmp_path)
     worker.start()
     try:
-        wait_until(
-            lambda: any(w == "Lock" for _, _, w in _other_backends_now(mine)),
+        blocked = wait_until(
+            lambda: {pid for pid, _, w in _other_backends_now(mine) if w == "Lock"},
             timeout=30,
             what="the worker to block inside the routing step",
         )
@@ -81,7 +81,7 @@ def test_a_worker_killed_mid_pipeline_still_leaves_the_case_in_one_queue_once(
         blocker.close()
     # The killed worker's backend rolls back its half-done routing once it finds its client gone.
     wait_until(
-        lambda: not _other_backends_now(mine),
+        lambda: not blocked & {pid for pid, _, _ in _other_backends_now(mine)},
         timeout=30,
         what="the killed worker's database session to end",
     )
