@@ -98,6 +98,20 @@ def _reference_data_in_transactional_tests(request):
     if transactional:
         request.getfixturevalue("transactional_db")
         _reseed_reference_data()
+    elif "db" in request.fixturenames or marker is not None:
+        # A live-server test (the browser journeys) flushes too, and pytest-django may order
+        # plain database tests after it: put the data back inside this test's transaction.
+        from django.contrib.auth.models import Group
+
+        from policy.models import PolicyVersion, ReviewQueue
+
+        request.getfixturevalue("db")
+        if not (
+            Group.objects.exists()
+            and ReviewQueue.objects.exists()
+            and PolicyVersion.objects.filter(status="published").exists()
+        ):
+            _reseed_reference_data()
 
 
 @pytest.fixture
