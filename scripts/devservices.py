@@ -237,6 +237,9 @@ def cmd_run() -> int:
         _manage(env, "seed_demo")
         # honcho overwrites PORT for each process, so the web port travels as WEB_PORT.
         env["WEB_PORT"] = env.get("PORT", "8000")
+        # The Procfile names gunicorn and celery: they must resolve to this venv's scripts
+        # even when the venv is not activated (make run calls .venv/bin/python directly).
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         honcho = shutil.which("honcho", path=str(Path(sys.executable).parent))
         # honcho forwards Ctrl-C to web, worker and beat and waits for them; the finally
         # clause of services() then stops the embedded servers.
