@@ -64,6 +64,11 @@ class Facts:
         return cls(**values)
 
     @property
+    def highest_degree(self) -> DegreeFact | None:
+        """The degree of the highest level (the first of equals), or None without degrees."""
+        return max(self.degrees, key=lambda d: DEGREE_ORDER.get(d.level, 0), default=None)
+
+    @property
     def age(self) -> int | None:
         """Completed years on the reference day (a birthday on 29 February counts on 1 March)."""
         born, on = self.date_of_birth, self.reference_date
@@ -112,7 +117,8 @@ class Evaluation:
 Explain = Callable[[Promise, dict[str, Any]], dict[str, str]]
 
 
-def _explain_both(template: Promise, params: dict[str, Any]) -> dict[str, str]:
+def in_both_languages(template: Promise, params: dict[str, Any]) -> dict[str, str]:
+    """`template % params` rendered in each explanation language (lazy params included)."""
     texts = {}
     for language in EXPLANATION_LANGUAGES:
         with translation.override(language):
@@ -182,8 +188,8 @@ def _graduate_rules(
     rank = DEGREE_ORDER[minimum]
     results: list[RuleResult] = []
     candidates = [d for d in facts.degrees if DEGREE_ORDER.get(d.level, 0) >= rank]
-    best = max((DEGREE_ORDER.get(d.level, 0) for d in facts.degrees), default=0)
-    best_level = next((k for k, v in DEGREE_ORDER.items() if v == best), None)
+    highest = facts.highest_degree
+    best_level = highest.level if highest and highest.level in DEGREE_ORDER else None
     results.append(
         _criterion(
             explain,
@@ -286,8 +292,8 @@ def _points_rules(
     results: list[RuleResult] = []
     if "education" in factors:
         f = factors["education"]
-        best = max(facts.degrees, key=lambda d: DEGREE_ORDER.get(d.level, 0), default=None)
-        level = best.level if best else None
+        highest = facts.highest_degree
+        level = highest.level if highest else None
         results.append(
             _points(
                 explain,
@@ -411,7 +417,7 @@ def evaluate(
 
     `explain=False` skips rendering the two-language explanations (the simulator only counts).
     """
-    explainer: Explain = _explain_both if explain else _explain_none
+    explainer: Explain = in_both_languages if explain else _explain_none
     rules = [_age_rule(facts, criteria, explainer)]
     if facts.path == "researcher":
         rules += _researcher_rules(facts, criteria, lists, explainer)

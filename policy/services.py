@@ -127,17 +127,21 @@ def _refuse_invalid(sections: Mapping[str, Any]) -> None:
         )
 
 
+def _refuse_taken_name(name: str) -> None:
+    if PolicyVersion.objects.filter(name=name).exists():
+        raise ValidationFailed(
+            gettext("A policy version named %(name)s already exists.") % {"name": name},
+            extra={"problems": {"name": [gettext("This name is already taken.")]}},
+        )
+
+
 @transaction.atomic
 def policy_version_create_draft(
     *, actor: User | None, source: PolicyVersion | None = None, name: str
 ) -> PolicyVersion:
     """A new draft, starting from a copy of `source`'s sections (typically the version in force)
     so that a policy change is an edit of the rules people know, not a blank page."""
-    if PolicyVersion.objects.filter(name=name).exists():
-        raise ValidationFailed(
-            gettext("A policy version named %(name)s already exists.") % {"name": name},
-            extra={"problems": {"name": [gettext("This name is already taken.")]}},
-        )
+    _refuse_taken_name(name)
     sections = copy.deepcopy(source.sections) if source is not None else {}
     version = PolicyVersion.objects.create(name=name, status=PolicyVersion.Status.DRAFT, **sections)
     _event(
@@ -169,11 +173,8 @@ def policy_version_update(
     changed = [f for f in EDITABLE_FIELDS if f in data and getattr(locked, f) != data[f]]
     if not changed:
         return locked
-    if "name" in changed and PolicyVersion.objects.filter(name=data["name"]).exists():
-        raise ValidationFailed(
-            gettext("A policy version named %(name)s already exists.") % {"name": data["name"]},
-            extra={"problems": {"name": [gettext("This name is already taken.")]}},
-        )
+    if "name" in changed:
+        _refuse_taken_name(data["name"])
     for field_name in changed:
         setattr(locked, field_name, data[field_name])
     _refuse_invalid(locked.sections)

@@ -9,6 +9,7 @@ application, acts only while it is `submitted`, and the queue entry is one-to-on
 
 from __future__ import annotations
 
+from collections.abc import Container, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,7 +25,13 @@ from applications.checklist import missing_items
 from applications.models import OPEN_STATUSES, Application, Document, Status
 from applications.services import application_transition, timeline_record
 from kvisa.errors import Conflict
-from policy.engine import EXPLANATION_LANGUAGES, RoutingInput, evaluate, route
+from policy.engine import (
+    EXPLANATION_LANGUAGES,
+    RoutingInput,
+    evaluate,
+    in_both_languages,
+    route,
+)
 from policy.models import PolicyVersion, ReviewQueue
 from policy.selectors import engine_lists, policy_in_force
 from screening.calendar import add_working_days
@@ -35,11 +42,7 @@ logger = structlog.get_logger(__name__)
 
 
 def _both(template: Any, **params: Any) -> dict[str, str]:
-    texts = {}
-    for language in EXPLANATION_LANGUAGES:
-        with translation.override(language):
-            texts[language] = str(template) % params
-    return texts
+    return in_both_languages(template, params)
 
 
 # --- The pipeline ------------------------------------------------------------------------------
@@ -229,6 +232,19 @@ def _step_integrity(*, screening_id: int) -> None:
     screening.save(update_fields=["flags", "integrity_at"])
 
 
+def routed_queue_code(
+    rules: list[Mapping[str, Any]], case: RoutingInput, *, active_queues: Container[str]
+) -> tuple[int, Mapping[str, Any], str]:
+    """The matching rule's index, the rule, and the code of the queue the case goes to.
+
+    A queue deactivated after the policy was published must not strand the case: it goes to
+    SCREENING_FALLBACK_QUEUE instead. The pipeline and the simulator both route through here.
+    """
+    index, rule = route(rules, case)
+    code = rule["queue"] if rule["queue"] in active_queues else settings.SCREENING_FALLBACK_QUEUE
+    return index, rule, code
+
+
 def _routing_decision(screening: Screening) -> tuple[ReviewQueue, dict[str, Any], int]:
     rules = screening.policy_version.routing_rules
     case = RoutingInput(
@@ -239,13 +255,12 @@ def _routing_decision(screening: Screening) -> tuple[ReviewQueue, dict[str, Any]
         complete=bool(screening.complete),
         flags=screening.flag_codes,
     )
-    index, rule = route(rules, case)
-    queue = ReviewQueue.objects.filter(code=rule["queue"], is_active=True).first()
-    routing: dict[str, Any] = {"rule_index": index, "rule": dict(rule), "queue": rule["queue"]}
-    if queue is None:
-        # A queue deactivated after the policy was published must not strand the case.
-        queue = ReviewQueue.objects.get(code=settings.SCREENING_FALLBACK_QUEUE)
-        routing.update(fallback=True, queue=queue.code)
+    active = {q.code: q for q in ReviewQueue.objects.filter(is_active=True)}
+    index, rule, code = routed_queue_code(rules, case, active_queues=active)
+    queue = active.get(code) or ReviewQueue.objects.get(code=code)
+    routing: dict[str, Any] = {"rule_index": index, "rule": dict(rule), "queue": code}
+    if code != rule["queue"]:
+        routing["fallback"] = True
     return queue, routing, int(rule.get("priority_boost", 0))
 
 

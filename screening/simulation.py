@@ -24,10 +24,11 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from kvisa.errors import Conflict
 from ops.queueing import enqueue_on_commit
-from policy.engine import DEGREE_ORDER, Facts, Lists, RoutingInput, evaluate, route
+from policy.engine import Facts, Lists, RoutingInput, evaluate
 from policy.models import PolicyVersion, ReviewQueue, StemField
-from policy.selectors import engine_lists
+from policy.selectors import engine_lists, queue_codes
 from screening.models import PolicySimulation, Screening, SimulationChunk
+from screening.services import routed_queue_code
 
 logger = structlog.get_logger(__name__)
 
@@ -191,9 +192,7 @@ def _chunk_run(*, chunk_id: int) -> None:
     evaluator = DraftEvaluator(
         version=simulation.version,
         lists=engine_lists(),
-        active_queues=frozenset(
-            ReviewQueue.objects.filter(is_active=True).values_list("code", flat=True)
-        ),
+        active_queues=frozenset(queue_codes()),
         field_codes=dict(StemField.objects.values_list("pk", "code")),
     )
     outcomes = evaluator.count(_current_rows(first_id=chunk.first_id, last_id=chunk.last_id))
@@ -237,7 +236,6 @@ class DraftEvaluator:
         self.lists = lists
         self.active_queues = active_queues
         self.field_codes = field_codes
-        self.fallback_queue = settings.SCREENING_FALLBACK_QUEUE
         self._routes: dict[RoutingInput, str] = {}
 
     def field_code(self, facts: Facts) -> str:
@@ -245,18 +243,17 @@ class DraftEvaluator:
         if facts.path == "researcher":
             field_id = facts.post_field_id
         else:
-            best = max(facts.degrees, key=lambda d: DEGREE_ORDER.get(d.level, 0), default=None)
-            field_id = best.field_id if best else None
+            highest = facts.highest_degree
+            field_id = highest.field_id if highest else None
         return self.field_codes.get(field_id, "") if field_id is not None else ""
 
     def queue_for(self, case: RoutingInput) -> str:
         """The queue the draft routes a case to; memoised, as routing inputs repeat a lot."""
         queue = self._routes.get(case)
         if queue is None:
-            _index, rule = route(self.routing_rules, case)
-            queue = rule["queue"]
-            if queue not in self.active_queues:  # as the pipeline does (_routing_decision)
-                queue = self.fallback_queue
+            _index, _rule, queue = routed_queue_code(
+                self.routing_rules, case, active_queues=self.active_queues
+            )
             self._routes[case] = queue
         return queue
 

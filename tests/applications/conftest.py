@@ -106,9 +106,15 @@ def draft(db, media_root) -> Application:
     return complete_draft()
 
 
+def submit(application: Application) -> Application:
+    """Submit as the applicant, signing with the full name as the form requires."""
+    return services.application_submit(
+        application=application, actor=application.applicant, signature_name=application.full_name
+    )
+
+
 @pytest.fixture
 def submitted(draft, django_capture_on_commit_callbacks) -> Application:
+    """A submitted application whose after-commit task was not run (nothing screened yet)."""
     with django_capture_on_commit_callbacks(execute=False):
-        return services.application_submit(
-            application=draft, actor=draft.applicant, signature_name="Amara Chidi Okafor"
-        )
+        return submit(draft)

@@ -8,25 +8,25 @@ from screening import services
 from screening.models import QueueEntry, Screening
 
 
-def test_pipeline_screens_routes_and_queues_once(submitted_app):
-    screening = services.screening_run(application_id=submitted_app.pk)
+def test_pipeline_screens_routes_and_queues_once(submitted):
+    screening = services.screening_run(application_id=submitted.pk)
     assert screening is not None
     assert screening.complete is True
     assert screening.eligible is True
     assert screening.flags == []
-    entry = QueueEntry.objects.get(application=submitted_app)
+    entry = QueueEntry.objects.get(application=submitted)
     assert entry.queue.code == screening.queue.code
-    submitted_app.refresh_from_db()
-    assert submitted_app.status == Status.QUEUED
+    submitted.refresh_from_db()
+    assert submitted.status == Status.QUEUED
     # a second run (redelivery, sweeper) does nothing
-    assert services.screening_run(application_id=submitted_app.pk) is None
-    assert QueueEntry.objects.filter(application=submitted_app).count() == 1
-    assert Screening.objects.filter(application=submitted_app).count() == 1
-    assert TimelineEvent.objects.filter(application=submitted_app, kind="screened").count() == 1
+    assert services.screening_run(application_id=submitted.pk) is None
+    assert QueueEntry.objects.filter(application=submitted).count() == 1
+    assert Screening.objects.filter(application=submitted).count() == 1
+    assert TimelineEvent.objects.filter(application=submitted, kind="screened").count() == 1
 
 
-def test_explanations_in_both_languages(submitted_app):
-    screening = services.screening_run(application_id=submitted_app.pk)
+def test_explanations_in_both_languages(submitted):
+    screening = services.screening_run(application_id=submitted.pk)
     age_rule = next(r for r in screening.evaluation["rules"] if r["code"] == "age")
     assert age_rule["passed"] is True
     assert set(age_rule["explanation"]) == {"en", "zh-hans"}

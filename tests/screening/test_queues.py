@@ -118,19 +118,19 @@ def test_a_rule_naming_an_inactive_queue_falls_back_to_standard(
     assert screening.routing["fallback"] is True
 
 
-def test_a_withdrawn_submission_is_never_queued(submitted_app):
-    app_services.application_withdraw(application=submitted_app, actor=submitted_app.applicant)
-    assert services.screening_run(application_id=submitted_app.pk) is None
-    assert not QueueEntry.objects.filter(application=submitted_app).exists()
+def test_a_withdrawn_submission_is_never_queued(submitted):
+    app_services.application_withdraw(application=submitted, actor=submitted.applicant)
+    assert services.screening_run(application_id=submitted.pk) is None
+    assert not QueueEntry.objects.filter(application=submitted).exists()
 
 
-def test_the_submission_task_screens_then_confirms_once(submitted_app, mailoutbox):
-    application_submitted(submitted_app.pk)
-    application_submitted(submitted_app.pk)  # redelivered
-    submitted_app.refresh_from_db()
-    assert submitted_app.status == Status.QUEUED
+def test_the_submission_task_screens_then_confirms_once(submitted, mailoutbox):
+    application_submitted(submitted.pk)
+    application_submitted(submitted.pk)  # redelivered
+    submitted.refresh_from_db()
+    assert submitted.status == Status.QUEUED
     assert len(mailoutbox) == 1
-    assert submitted_app.reference in mailoutbox[0].subject + mailoutbox[0].body
+    assert submitted.reference in mailoutbox[0].subject + mailoutbox[0].body
 
 
 # --- service-level clock --------------------------------------------------------------------
@@ -153,19 +153,19 @@ def _evidence_requested(application: Application, officer) -> EvidenceRequest:
 
 
 def test_the_clock_pauses_for_evidence_and_resumes_in_the_returned_evidence_queue(
-    submitted_app, time_machine
+    submitted, time_machine
 ):
     time_machine.move_to(timezone.now(), tick=False)
-    _screened(submitted_app)
+    _screened(submitted)
     officer = OfficerFactory()
-    due_before = QueueEntry.objects.get(application=submitted_app).due_at
-    request = _evidence_requested(submitted_app, officer)
-    entry = QueueEntry.objects.get(application=submitted_app)
+    due_before = QueueEntry.objects.get(application=submitted).due_at
+    request = _evidence_requested(submitted, officer)
+    entry = QueueEntry.objects.get(application=submitted)
     assert entry.state == QueueEntry.State.PAUSED
 
     time_machine.shift(timedelta(days=6, hours=3))
     app_services.evidence_answer(
-        request=request, actor=submitted_app.applicant, text="Attached.", uploads=[]
+        request=request, actor=submitted.applicant, text="Attached.", uploads=[]
     )
 
     entry.refresh_from_db()
@@ -173,36 +173,36 @@ def test_the_clock_pauses_for_evidence_and_resumes_in_the_returned_evidence_queu
     assert entry.queue.code == "returned-evidence"
     assert entry.due_at == due_before + timedelta(days=6, hours=3)
     assert entry.paused_at is None
-    submitted_app.refresh_from_db()
-    assert submitted_app.status == Status.QUEUED
-    assert TimelineEvent.objects.filter(application=submitted_app, kind="requeued").exists()
+    submitted.refresh_from_db()
+    assert submitted.status == Status.QUEUED
+    assert TimelineEvent.objects.filter(application=submitted, kind="requeued").exists()
 
 
 def test_overdue_cases_are_escalated_once_and_supervisors_told(
-    submitted_app, mailoutbox, django_capture_on_commit_callbacks
+    submitted, mailoutbox, django_capture_on_commit_callbacks
 ):
-    _screened(submitted_app)
+    _screened(submitted)
     supervisor = SupervisorFactory()
-    entry = QueueEntry.objects.get(application=submitted_app)
+    entry = QueueEntry.objects.get(application=submitted)
     QueueEntry.objects.filter(pk=entry.pk).update(due_at=timezone.now() - timedelta(minutes=1))
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.queue_escalate_overdue() == [submitted_app.pk]
+        assert services.queue_escalate_overdue() == [submitted.pk]
         assert services.queue_escalate_overdue() == []
 
     escalated = QueueEntry.objects.get(pk=entry.pk)
     assert escalated.escalated_at is not None
     assert escalated.priority == entry.priority + 50
-    assert TimelineEvent.objects.filter(application=submitted_app, kind="escalated").count() == 1
+    assert TimelineEvent.objects.filter(application=submitted, kind="escalated").count() == 1
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == [supervisor.email]
-    assert submitted_app.reference in mailoutbox[0].body
+    assert submitted.reference in mailoutbox[0].body
 
 
-def test_a_paused_case_is_not_escalated(submitted_app):
-    _screened(submitted_app)
-    _evidence_requested(submitted_app, OfficerFactory())
-    QueueEntry.objects.filter(application=submitted_app).update(
+def test_a_paused_case_is_not_escalated(submitted):
+    _screened(submitted)
+    _evidence_requested(submitted, OfficerFactory())
+    QueueEntry.objects.filter(application=submitted).update(
         due_at=timezone.now() - timedelta(days=1)
     )
     assert services.queue_escalate_overdue() == []
@@ -211,23 +211,21 @@ def test_a_paused_case_is_not_escalated(submitted_app):
 # --- the sweeper ----------------------------------------------------------------------------
 
 
-def test_the_sweeper_finds_only_submissions_stuck_past_the_limit(
-    submitted_app, settings, time_machine
-):
+def test_the_sweeper_finds_only_submissions_stuck_past_the_limit(submitted, settings, time_machine):
     settings.SCREENING_STUCK_AFTER_SECONDS = 600
     assert services.screenings_stuck() == []
     later = timezone.now() + timedelta(seconds=601)
-    assert services.screenings_stuck(now=later) == [submitted_app.pk]
+    assert services.screenings_stuck(now=later) == [submitted.pk]
     # a recent attempt (a worker on it right now) holds the sweeper back
     time_machine.move_to(later, tick=False)
-    services._screening_begin(application_id=submitted_app.pk)
+    services._screening_begin(application_id=submitted.pk)
     assert services.screenings_stuck(now=later) == []
-    assert services.screenings_stuck(now=later + timedelta(seconds=601)) == [submitted_app.pk]
-    _screened(submitted_app)
+    assert services.screenings_stuck(now=later + timedelta(seconds=601)) == [submitted.pk]
+    _screened(submitted)
     assert services.screenings_stuck(now=later + timedelta(seconds=601)) == []
 
 
-def test_the_sweep_task_enqueues_each_stuck_submission(submitted_app, settings, celery_broker):
+def test_the_sweep_task_enqueues_each_stuck_submission(submitted, settings, celery_broker):
     settings.SCREENING_STUCK_AFTER_SECONDS = 0
     with celery_broker.connection_for_write() as conn:
         before = conn.default_channel.client.llen(settings.CELERY_TASK_DEFAULT_QUEUE)

@@ -30,8 +30,8 @@ def likely_refusals():
 
 
 @pytest.fixture
-def screened(submitted_app):
-    screening = screening_run(application_id=submitted_app.pk)
+def screened(submitted):
+    screening = screening_run(application_id=submitted.pk)
     assert screening is not None
     assert screening.eligible is True  # a master's degree meets the bachelor minimum
     return screening
@@ -134,8 +134,8 @@ def test_reevaluation_with_the_same_routing_keeps_the_queue(screened):
     assert (entry.queue_id, entry.priority) == (entry_before.queue_id, entry_before.priority)
 
 
-def test_an_unscreened_submission_cannot_be_reevaluated(submitted_app):
+def test_an_unscreened_submission_cannot_be_reevaluated(submitted):
     with pytest.raises(Conflict):
-        screening_reevaluate(application=submitted_app, actor=OfficerFactory(with_totp=False))
+        screening_reevaluate(application=submitted, actor=OfficerFactory(with_totp=False))
 
-    assert not Screening.objects.filter(application=submitted_app).exists()
+    assert not Screening.objects.filter(application=submitted).exists()

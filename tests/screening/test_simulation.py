@@ -224,9 +224,9 @@ def counts(*values: int) -> dict[str, int]:
 
 
 @pytest.fixture
-def pipeline_case(submitted_app) -> Screening:
+def pipeline_case(submitted) -> Screening:
     """One case screened by the real pipeline (age 30, master's, 44 points: standard)."""
-    screening = services.screening_run(application_id=submitted_app.pk)
+    screening = services.screening_run(application_id=submitted.pk)
     assert screening is not None
     assert (screening.eligible, screening.fast_track, screening.queue.code) == (
         True,
