@@ -126,6 +126,14 @@ def in_both_languages(template: Promise, params: dict[str, Any]) -> dict[str, st
     return texts
 
 
+def explanation_in_active_language(texts: Mapping[str, str] | None) -> str:
+    """One explanation from `in_both_languages`, in the active language, else in English."""
+    texts = texts or {}
+    if (translation.get_language() or "").lower().startswith("zh"):
+        return texts.get("zh-hans") or texts.get("en", "")
+    return texts.get("en") or next(iter(texts.values()), "")
+
+
 def _explain_none(template: Promise, params: dict[str, Any]) -> dict[str, str]:
     return {}
 

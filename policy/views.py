@@ -10,11 +10,10 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
-from policy.engine import Evaluation, RuleResult, evaluate
+from policy.engine import Evaluation, RuleResult, evaluate, explanation_in_active_language
 from policy.forms import SelfCheckForm
 from policy.selectors import NoPolicyInForce, engine_lists, policy_in_force
 
@@ -35,14 +34,9 @@ RULE_LABELS = {
 }
 
 
-def _explanation_language() -> str:
-    return "zh-hans" if (get_language() or "").startswith("zh") else "en"
-
-
 def _rows(evaluation: Evaluation) -> list[dict[str, Any]]:
     """The evaluation as table rows: what each rule is, its outcome and why, in the active
     language."""
-    language = _explanation_language()
 
     def row(rule: RuleResult) -> dict[str, Any]:
         return {
@@ -52,7 +46,7 @@ def _rows(evaluation: Evaluation) -> list[dict[str, Any]]:
             "passed": rule.passed,
             "points": rule.points,
             "max_points": rule.max_points,
-            "explanation": rule.explanation.get(language, ""),
+            "explanation": explanation_in_active_language(rule.explanation),
         }
 
     return [row(rule) for rule in evaluation.rules]

@@ -14,19 +14,10 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from policy.engine import explanation_in_active_language
 from screening.models import QueueEntry, Screening
-
-
-def _in_language(texts: dict[str, str] | None) -> str:
-    """The explanation in the active language, falling back to English."""
-    texts = texts or {}
-    language = (get_language() or "en").lower()
-    if language.startswith("zh"):
-        return texts.get("zh-hans") or texts.get("en", "")
-    return texts.get("en") or next(iter(texts.values()), "")
 
 
 def _application_link(application: Any) -> SafeString | str:
@@ -121,7 +112,9 @@ class ScreeningAdmin(ReadOnlyAdmin):
         return format_html(
             "<ul>{}</ul>",
             format_html_join(
-                "", "<li>{}: {}</li>", ((m.get("step", ""), _in_language(m)) for m in obj.missing)
+                "",
+                "<li>{}: {}</li>",
+                ((m.get("step", ""), explanation_in_active_language(m)) for m in obj.missing),
             ),
         )
 
@@ -141,7 +134,7 @@ class ScreeningAdmin(ReadOnlyAdmin):
                     "-"
                     if r.get("points") is None
                     else f"{r['points']} / {r.get('max_points') or 0}",
-                    _in_language(r.get("explanation")),
+                    explanation_in_active_language(r.get("explanation")),
                 )
                 for r in rules
             ),
@@ -169,7 +162,7 @@ class ScreeningAdmin(ReadOnlyAdmin):
                 (
                     (
                         f.get("code", ""),
-                        _in_language(f.get("explanation")),
+                        explanation_in_active_language(f.get("explanation")),
                         ", ".join(r.get("reference") or "" for r in f.get("related", [])),
                     )
                     for f in obj.flags
