@@ -14,8 +14,7 @@ from typing import Any
 
 
 class Hook:
-    def __init__(self, name: str) -> None:
-        self.name = name
+    def __init__(self) -> None:
         self._handlers: list[Callable[..., Any]] = []
 
     def connect(self, handler: Callable[..., Any]) -> None:
@@ -28,7 +27,7 @@ class Hook:
 
 
 # Called by the application_submitted task with application_id=… (after commit).
-submitted = Hook("submitted")
+submitted = Hook()
 # Called inside evidence_answer's transaction with application=… and actor=…, after the case
 # has moved back to `queued`.
-evidence_answered = Hook("evidence_answered")
+evidence_answered = Hook()

@@ -53,20 +53,18 @@ def _screening_begin(*, application_id: int) -> Screening | None:
     """The current screening of a submitted application (created on first run), or None when
     the application is no longer waiting to be screened."""
     application = (
-        Application.objects.select_for_update().filter(pk=application_id).only("status").first()
+        Application.objects.select_for_update()
+        .filter(pk=application_id)
+        .only("status", "policy_version_id")
+        .first()
     )
     if application is None or application.status != Status.SUBMITTED:
         return None
     screening = Screening.objects.filter(application_id=application_id, is_current=True).first()
     if screening is None:
-        policy_version_id = (
-            Application.objects.filter(pk=application_id)
-            .values_list("policy_version_id", flat=True)
-            .get()
-        )
         screening = Screening.objects.create(
             application_id=application_id,
-            policy_version_id=policy_version_id or policy_in_force().pk,
+            policy_version_id=application.policy_version_id or policy_in_force().pk,
         )
     Screening.objects.filter(pk=screening.pk).update(
         attempts=screening.attempts + 1, attempted_at=timezone.now()
