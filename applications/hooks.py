@@ -31,3 +31,6 @@ submitted = Hook()
 # Called inside evidence_answer's transaction with application=… and actor=…, after the case
 # has moved back to `queued`.
 evidence_answered = Hook()
+# Called inside application_withdraw's transaction with application=… and actor=…, after the
+# case has become `withdrawn`: its queue entry and any decision in flight end with it.
+withdrawn = Hook()

@@ -294,6 +294,7 @@ def application_withdraw(*, application: Application, actor: User, reason: str =
     EvidenceRequest.objects.filter(application=withdrawn, state=EvidenceRequest.State.OPEN).update(
         state=EvidenceRequest.State.CANCELLED
     )
+    hooks.withdrawn(application=withdrawn, actor=actor)
     return withdrawn
 
 

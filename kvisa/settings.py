@@ -355,6 +355,21 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=15),
         "options": {"expire_seconds": 900},
     },
+    "reviews-leases-expire": {
+        "task": "reviews.tasks.leases_expire",
+        "schedule": timedelta(minutes=1),
+        "options": {"expire_seconds": 60},
+    },
+    "reviews-evidence-overdue": {
+        "task": "reviews.tasks.evidence_expire_overdue",
+        "schedule": timedelta(minutes=15),
+        "options": {"expire_seconds": 900},
+    },
+    "reviews-letters-sweep": {
+        "task": "reviews.tasks.letters_sweep",
+        "schedule": timedelta(minutes=5),
+        "options": {"expire_seconds": 300},
+    },
     "ops-clear-expired-sessions": {
         "task": "ops.tasks.clear_expired_sessions",
         "schedule": crontab(minute=17, hour=3),
@@ -392,6 +407,19 @@ SCREENING_FALLBACK_QUEUE = env.str("SCREENING_FALLBACK_QUEUE", default="standard
 RETURNED_EVIDENCE_QUEUE = env.str("RETURNED_EVIDENCE_QUEUE", default="returned-evidence")
 SLA_ESCALATION_PRIORITY_BOOST = env.int("SLA_ESCALATION_PRIORITY_BOOST", default=50)
 SIMULATION_CHUNK_SIZE = env.int("SIMULATION_CHUNK_SIZE", default=20000)
+
+# --- Officer workspace (reviews) -------------------------------------------------------------
+# A claimed case returns to its queue when its holder has not touched it for this long.
+REVIEW_LEASE_SECONDS = env.int("REVIEW_LEASE_SECONDS", default=30 * 60)
+# The share of approvals drawn at random for a second officer's review (refusals: all).
+SECOND_REVIEW_APPROVAL_SHARE = env.float("SECOND_REVIEW_APPROVAL_SHARE", default=0.1)
+# Evidence requests: the due date an officer may set, in days from today, and the default.
+EVIDENCE_MIN_DAYS = env.int("EVIDENCE_MIN_DAYS", default=7)
+EVIDENCE_MAX_DAYS = env.int("EVIDENCE_MAX_DAYS", default=90)
+EVIDENCE_DEFAULT_DAYS = env.int("EVIDENCE_DEFAULT_DAYS", default=30)
+EVIDENCE_MAX_ITEMS = 10
+# A final decision whose letter is still missing after this long is re-sent to the workers.
+LETTER_STUCK_AFTER_SECONDS = env.int("LETTER_STUCK_AFTER_SECONDS", default=300)
 
 
 # --- Data protection (applications.crypto, applications.uploads, applications.scanning) ------

@@ -4,4 +4,10 @@ from django.utils.translation import gettext_lazy as _
 
 class ReviewsConfig(AppConfig):
     name = "reviews"
-    verbose_name = _("Reviews")
+    verbose_name = _("Reviews and decisions")
+
+    def ready(self) -> None:
+        from applications import hooks
+        from reviews import services
+
+        hooks.withdrawn.connect(services.decisions_cancel_after_withdrawal)

@@ -13,3 +13,4 @@ class ScreeningConfig(AppConfig):
 
         hooks.submitted.connect(services.screening_run_for_submission)
         hooks.evidence_answered.connect(services.queue_entry_resume_after_evidence)
+        hooks.withdrawn.connect(services.queue_entry_close_after_withdrawal)

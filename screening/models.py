@@ -94,6 +94,7 @@ class QueueEntry(models.Model):
         WAITING = "waiting", _("Waiting")
         IN_REVIEW = "in_review", _("In review")
         PAUSED = "paused", _("Waiting for evidence")
+        SECOND_REVIEW = "second_review", _("Waiting for second review")
         DONE = "done", _("Done")
 
     application = models.OneToOneField(
@@ -108,8 +109,14 @@ class QueueEntry(models.Model):
     due_at = models.DateTimeField()
     paused_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    # db_index=False: the partial unique constraint below is the index for "the case I hold".
     claimed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     claimed_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
@@ -120,12 +127,23 @@ class QueueEntry(models.Model):
         verbose_name_plural = _("queue entries")
         constraints = [
             models.CheckConstraint(
-                condition=Q(state__in=["waiting", "in_review", "paused", "done"]),
+                condition=Q(state__in=["waiting", "in_review", "paused", "second_review", "done"]),
                 name="queue_entry_state_valid",
             ),
             models.CheckConstraint(
                 condition=~Q(state="paused") | Q(paused_at__isnull=False),
                 name="queue_entry_paused_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="in_review")
+                | Q(claimed_by__isnull=False, lease_expires_at__isnull=False),
+                name="queue_entry_in_review_is_held",
+            ),
+            # An officer holds at most one case; "claim next" hands back the one they hold.
+            models.UniqueConstraint(
+                fields=["claimed_by"],
+                condition=Q(state="in_review"),
+                name="queue_entry_one_held_case_per_officer",
             ),
         ]
         indexes = [

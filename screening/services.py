@@ -449,6 +449,18 @@ def queue_entry_resume_after_evidence(*, application: Application, actor: User |
         queue_entry_resume(application=application, actor=actor)
 
 
+def queue_entry_close_after_withdrawal(*, application: Application, actor: User | None) -> None:
+    """The `applications.hooks.withdrawn` handler: a withdrawn case leaves its queue for good."""
+    QueueEntry.objects.filter(application=application).exclude(state=QueueEntry.State.DONE).update(
+        state=QueueEntry.State.DONE,
+        claimed_by=None,
+        claimed_at=None,
+        lease_expires_at=None,
+        paused_at=None,
+        updated_at=timezone.now(),
+    )
+
+
 def queue_escalate_overdue(*, now: datetime | None = None, limit: int = 500) -> list[int]:
     """Raise the priority of cases past their due date, once each, and tell the supervisors.
 

@@ -83,6 +83,7 @@ def _reseed_reference_data() -> None:
         ("accounts.migrations.0003_staff_permissions", "grant"),
         ("policy.migrations.0002_seed", "seed"),
         ("policy.migrations.0004_seed_queues", "seed"),
+        ("reviews.migrations.0002_seed_and_guards", "seed_reasons"),
     ):
         getattr(importlib.import_module(module), function)(apps, None)
 

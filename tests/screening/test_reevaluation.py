@@ -3,6 +3,8 @@ application; an explicit re-evaluation does, as a new result that keeps the old 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
@@ -107,7 +109,10 @@ def test_reevaluation_writes_a_new_current_result_against_the_new_version(
 def test_reevaluation_leaves_a_case_an_officer_holds_in_its_queue(screened, likely_refusals):
     officer = OfficerFactory(with_totp=False)
     QueueEntry.objects.filter(application=screened.application).update(
-        state=QueueEntry.State.IN_REVIEW, claimed_by=officer, claimed_at=timezone.now()
+        state=QueueEntry.State.IN_REVIEW,
+        claimed_by=officer,
+        claimed_at=timezone.now(),
+        lease_expires_at=timezone.now() + timedelta(minutes=30),
     )
     publish_doctorates_only(route_ineligible_to=likely_refusals.code)
 
