@@ -75,35 +75,54 @@ def _answers() -> dict[str, object]:
     }
 
 
-def demo_applications_seed(*, applicant: User) -> list[Application]:
-    if Application.objects.filter(applicant=applicant).exists():
-        return list(Application.objects.filter(applicant=applicant))
-    submitted = services.application_update(
-        application=services.application_create(applicant=applicant), data=_answers()
+def _submit_demo_case(
+    *, applicant: User, answers: dict[str, object], degree: dict[str, object], signature: str
+) -> Application:
+    """One complete application, submitted through the real services."""
+    application = services.application_update(
+        application=services.application_create(applicant=applicant), data=answers
     )
-    degree = services.degree_save(
-        application=submitted,
+    saved_degree = services.degree_save(
+        application=application,
         degree=None,
         data={
-            "level": DegreeLevel.MASTER,
-            "field": StemField.objects.get(code="computer-science"),
-            "institution": Institution.objects.get(name_en="ETH Zurich"),
-            "country": "CH",
-            "started_on": date(2017, 9, 15),
-            "awarded_on": date(2020, 6, 30),
+            "level": degree["level"],
+            "field": StemField.objects.get(code=degree["field"]),
+            "institution": Institution.objects.get(name_en=degree["institution"]),
+            "country": degree["country"],
+            "started_on": degree["started_on"],
+            "awarded_on": degree["awarded_on"],
         },
     )
     for kind, upload, for_degree in (
         (DocumentKind.PASSPORT_BIO, sample_pdf("passport.pdf"), None),
         (DocumentKind.PHOTO, sample_png(), None),
-        (DocumentKind.DEGREE_CERTIFICATE, sample_pdf("msc-certificate.pdf"), degree),
-        (DocumentKind.TRANSCRIPT, sample_pdf("msc-transcript.pdf"), degree),
+        (DocumentKind.DEGREE_CERTIFICATE, sample_pdf("degree-certificate.pdf"), saved_degree),
+        (DocumentKind.TRANSCRIPT, sample_pdf("transcript.pdf"), saved_degree),
     ):
         services.document_add(
-            application=submitted, kind=kind, upload=upload, actor=applicant, degree=for_degree
+            application=application, kind=kind, upload=upload, actor=applicant, degree=for_degree
         )
-    submitted = services.application_submit(
-        application=submitted, actor=applicant, signature_name="Maria Keller"
+    return services.application_submit(
+        application=application, actor=applicant, signature_name=signature
+    )
+
+
+def demo_applications_seed(*, applicant: User) -> list[Application]:
+    if Application.objects.filter(applicant=applicant).exists():
+        return list(Application.objects.filter(applicant=applicant))
+    submitted = _submit_demo_case(
+        applicant=applicant,
+        answers=_answers(),
+        degree={
+            "level": DegreeLevel.MASTER,
+            "field": "computer-science",
+            "institution": "ETH Zurich",
+            "country": "CH",
+            "started_on": date(2017, 9, 15),
+            "awarded_on": date(2020, 6, 30),
+        },
+        signature="Maria Keller",
     )
     draft = services.application_update(
         application=services.application_create(applicant=applicant),
@@ -112,12 +131,110 @@ def demo_applications_seed(*, applicant: User) -> list[Application]:
     return [submitted, draft]
 
 
+# Other people's cases, so the officers' queues have work in them. These applicants cannot
+# sign in (no password); only the officer side sees them.
+OTHER_APPLICANTS: tuple[tuple[str, dict[str, object], dict[str, object]], ...] = (
+    (
+        "Arjun Mehta",
+        {
+            "nationality": "IN",
+            "passport_number": "Z7654321",
+            "date_of_birth": date(1993, 8, 2),
+            "sex": "M",
+            "place_of_birth": "Pune",
+            "city": "Bengaluru",
+            "years_experience": 7,
+            "publications_count": 9,
+            "hsk_level": None,
+        },
+        {
+            "level": DegreeLevel.DOCTORATE,
+            "field": "artificial-intelligence",
+            "institution": "Indian Institute of Science",
+            "country": "IN",
+            "started_on": date(2015, 8, 1),
+            "awarded_on": date(2020, 12, 15),
+        },
+    ),
+    (
+        "Yuki Tanaka",
+        {
+            "nationality": "JP",
+            "passport_number": "TK1029384",
+            "date_of_birth": date(1998, 1, 21),
+            "sex": "F",
+            "place_of_birth": "Osaka",
+            "city": "Tokyo",
+            "years_experience": 2,
+            "publications_count": 1,
+            "patents_count": 0,
+            "hsk_level": 4,
+        },
+        {
+            "level": DegreeLevel.BACHELOR,
+            "field": "mechanical-engineering",
+            "institution": "University of Tokyo",
+            "country": "JP",
+            "started_on": date(2016, 4, 1),
+            "awarded_on": date(2020, 3, 25),
+        },
+    ),
+    (
+        "Lucas Oliveira",
+        {
+            "nationality": "BR",
+            "passport_number": "GB5566778",
+            "date_of_birth": date(1990, 11, 5),
+            "sex": "M",
+            "place_of_birth": "Campinas",
+            "city": "São Paulo",
+            "years_experience": 10,
+            "publications_count": 14,
+            "patents_count": 2,
+            "hsk_level": None,
+        },
+        {
+            "level": DegreeLevel.MASTER,
+            "field": "materials-science",
+            "institution": "University of São Paulo",
+            "country": "BR",
+            "started_on": date(2012, 3, 1),
+            "awarded_on": date(2014, 12, 10),
+        },
+    ),
+)
+
+
+def other_applications_seed() -> list[Application]:
+    made = []
+    for index, (name, changes, degree) in enumerate(OTHER_APPLICANTS, start=2):
+        email = f"applicant{index}@{DEMO_DOMAIN}"
+        if User.objects.filter(email=email).exists():
+            continue
+        applicant = User.objects.create_user(email, None, full_name=name)
+        given, family = name.split(" ", 1)
+        answers = {
+            **_answers(),
+            "family_name": family,
+            "given_names": given,
+            "contact_email": email,
+            "passport_issuing_country": changes["nationality"],
+            "country_of_residence": changes["nationality"],
+            **changes,
+        }
+        made.append(
+            _submit_demo_case(applicant=applicant, answers=answers, degree=degree, signature=name)
+        )
+    return made
+
+
 def seed_demo() -> Sequence[DemoSection]:
     applicant = User.objects.get(email=f"applicant@{DEMO_DOMAIN}")
     applications = demo_applications_seed(applicant=applicant)
+    applications += other_applications_seed()
     return [
         DemoSection(
-            title="Demo applications (applicant@demo.kvisa.test)",
+            title="Demo applications (applicant@demo.kvisa.test and three other applicants)",
             headers=("reference", "status"),
             rows=[(a.reference or "(draft)", a.status) for a in applications],
         )
