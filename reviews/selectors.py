@@ -196,12 +196,14 @@ def case_file(*, officer: User, application: Application) -> CaseFile:
         for related in flag.get("related", [])
         if related.get("reference")
     }
-    related_visible = (
-        set(
-            visible_cases(officer=officer)
+    related_visible: set[str] = (
+        {
+            reference
+            for reference in visible_cases(officer=officer)
             .filter(reference__in=related_refs)
             .values_list("reference", flat=True)
-        )
+            if reference
+        }
         if related_refs
         else set()
     )

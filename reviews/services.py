@@ -32,6 +32,7 @@ from applications.services import application_transition, timeline_record
 from kvisa.errors import Conflict, Forbidden, ValidationFailed
 from ops.queueing import enqueue_on_commit
 from policy.models import ReviewQueue
+from policy.selectors import policy_in_force
 from reviews.models import ENTRIES_RANK, CaseNote, Decision, Entries, RefusalReason, Visa
 from screening.models import QueueEntry, Screening
 from screening.services import queue_entry_pause, queue_entry_resume
@@ -534,7 +535,7 @@ def decision_make(
         application=locked,
         outcome=outcome,
         state=Decision.State.AWAITING_REVIEW if needs_review else Decision.State.FINAL,
-        policy_version_id=locked.policy_version_id,
+        policy_version_id=locked.policy_version_id or policy_in_force().pk,
         decided_by=officer,
         statement=statement,
         valid_from=terms.valid_from if terms else None,
