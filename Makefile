@@ -12,6 +12,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) scripts/fonts.py
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 ## make run: set up, start embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL are set,
@@ -50,3 +51,11 @@ N ?= 100000
 .PHONY: bench-simulation
 bench-simulation: $(STAMP)
 	$(PY) bench/policy_simulation.py --n $(N)
+
+## make bench-claim N=1000000: claim-next throughput and latency over N seeded applications
+## (needs DATABASE_URL naming a database of its own, e.g. .../kvisa_bench_claim; CLAIMS=
+## sets the claims between the two rate windows; see bench/README.md).
+CLAIMS ?=
+.PHONY: bench-claim
+bench-claim: $(STAMP)
+	$(PY) bench/claim_next.py --n $(N) $(if $(CLAIMS),--claims $(CLAIMS))

@@ -22,7 +22,14 @@ def applications_of(user: User) -> QuerySet[Application]:
 
 
 def applicant_dashboard(user: User) -> QuerySet[Application]:
-    return applications_of(user).select_related("policy_version").order_by("-created_at")
+    # "visa" and "letters" are the reviews app's reverse relations, named here without importing
+    # reviews: the dashboard shows a decided application's visa and letter in constant queries.
+    return (
+        applications_of(user)
+        .select_related("policy_version", "visa")
+        .prefetch_related("letters")
+        .order_by("-created_at")
+    )
 
 
 def application_of(user: User, public_id: UUID | str) -> Application:
@@ -37,8 +44,9 @@ def application_of(user: User, public_id: UUID | str) -> Application:
                 "timeline", queryset=TimelineEvent.objects.filter(public=True).order_by("at", "pk")
             ),
             "evidence_requests",
+            "letters",
         )
-        .select_related("employer_institution", "post_field", "policy_version")
+        .select_related("employer_institution", "post_field", "policy_version", "visa")
     )
     try:
         return queryset.get(public_id=public_id)

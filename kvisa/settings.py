@@ -420,6 +420,14 @@ EVIDENCE_DEFAULT_DAYS = env.int("EVIDENCE_DEFAULT_DAYS", default=30)
 EVIDENCE_MAX_ITEMS = 10
 # A final decision whose letter is still missing after this long is re-sent to the workers.
 LETTER_STUCK_AFTER_SECONDS = env.int("LETTER_STUCK_AFTER_SECONDS", default=300)
+# A CJK font file for the PDF letters when the system has none (scripts/fonts.py fetches one
+# into .fonts/ on a machine without Debian's fonts-noto-cjk).
+LETTER_CJK_FONT_FILE = env.str(
+    "LETTER_CJK_FONT_FILE", default=str(BASE_DIR / ".fonts" / "NotoSansCJKsc-Regular.otf")
+)
+# A refused applicant may ask for an administrative review within this many days of the date
+# of the refusal letter (the letter prints the last day).
+REVIEW_REQUEST_DAYS = env.int("REVIEW_REQUEST_DAYS", default=28)
 
 
 # --- Data protection (applications.crypto, applications.uploads, applications.scanning) ------
@@ -469,3 +477,6 @@ SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 WHITENOISE_USE_FINDERS = not PRODUCTION
 # Public status lookups allowed per client address per hour.
 STATUS_LOOKUP_RATE = env.int("STATUS_LOOKUP_RATE", default=20)
+# Public visa checks (/verify/<token>/) allowed per client address per hour: a host institution
+# checks a handful; border systems use the API instead.
+VISA_VERIFY_RATE = env.int("VISA_VERIFY_RATE", default=60)

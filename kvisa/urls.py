@@ -8,7 +8,10 @@ urlpatterns = [
     path("", include("pages.urls")),
     path("", include("ops.urls")),
     path("accounts/", include("allauth.urls")),
+    # The applicant's side of a decision (letter download) lives with the decisions.
+    path("applications/", include("reviews.applicant_urls")),
     path("applications/", include("applications.urls")),
+    path("verify/", include("reviews.verify_urls")),
     path("status/", applications_views.status_lookup, name="status_lookup"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("eligibility/", include("policy.urls")),

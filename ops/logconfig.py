@@ -91,6 +91,9 @@ def logging_config(*, fmt: str, level: str) -> dict[str, Any]:
         "root": {"handlers": ["default"], "level": level},
         "loggers": {
             "django.db.backends": {"level": "WARNING"},
+            # WeasyPrint logs several INFO lines per letter (fonts, stylesheets).
+            "weasyprint": {"level": "WARNING"},
+            "fontTools": {"level": "WARNING"},
             "django_structlog": {"level": level},
             # gunicorn installs its own handlers on these; routing them to ours (and not also
             # to the root) keeps one line per event.

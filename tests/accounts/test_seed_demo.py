@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from accounts.demo import DEMO_PASSWORD, DEMO_USERS
 from accounts.models import Role, User
+from applications.demo import OTHER_APPLICANTS
 from tests.factories import totp_code
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +61,8 @@ def test_seed_demo_is_idempotent():
     _seed()
 
     assert _counts() == first
-    assert first["users"] == len(DEMO_USERS)
+    # The demo logins, plus the applicants of the other demo cases (applications.demo).
+    assert first["users"] == len(DEMO_USERS) + len(OTHER_APPLICANTS)
     officer.refresh_from_db()
     assert officer.check_password(DEMO_PASSWORD)
 
