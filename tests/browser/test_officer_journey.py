@@ -32,8 +32,9 @@ def _sign_in(page, base: str, user, *, totp: bool) -> None:
     page.wait_for_load_state()
 
 
+@pytest.mark.usefixtures("media_root")
 def test_officer_reviews_asks_for_evidence_and_approves_with_a_second_officer(
-    browser, live_server, settings, media_root, artifacts
+    browser, live_server, settings, artifacts
 ):
     settings.SITE_URL = live_server.url
     settings.SECOND_REVIEW_APPROVAL_SHARE = 1  # this approval is drawn for the four-eyes check
