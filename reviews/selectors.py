@@ -313,3 +313,74 @@ def access_log(
     if before:
         rows = rows.filter(at__lt=before)
     return list(rows.order_by("-at", "-pk")[:AUDIT_PAGE])
+
+
+# --- Workspace pages ---------------------------------------------------------------------------
+
+
+def second_review_count(*, officer: User) -> int:
+    """How many decisions wait for this officer's second review: second_review_list's scope,
+    counted (the start page shows the number, not the list)."""
+    decisions = Decision.objects.filter(state=Decision.State.AWAITING_REVIEW).exclude(
+        decided_by=officer
+    )
+    if not officer.is_supervisor:
+        decisions = decisions.filter(application__queue_entry__queue__members=officer)
+    return decisions.count()
+
+
+def queues_not_joined(*, officer: User) -> QuerySet[ReviewQueue]:
+    """Active queues the officer is not a member of: a supervisor's way into every queue."""
+    return (
+        ReviewQueue.objects.filter(is_active=True)
+        .exclude(members=officer)
+        .order_by("-priority", "code")
+    )
+
+
+def queue_members(*, queue: ReviewQueue) -> QuerySet[User]:
+    """The active members of a queue, whom a supervisor can give its cases to."""
+    return (
+        queue.members.filter(is_active=True)
+        .only("email", "full_name")
+        .order_by("full_name", "email")
+    )
+
+
+def queue_names() -> dict[str, str]:
+    """Queue code → name in the active language (timeline events name queues by code)."""
+    return {
+        queue.code: queue.name for queue in ReviewQueue.objects.only("code", "name_en", "name_zh")
+    }
+
+
+def people_named(*, ids: set[int]) -> dict[int, User]:
+    """The users behind ids that timeline events carry in their data (holders, reassignees)."""
+    if not ids:
+        return {}
+    return {user.pk: user for user in User.objects.filter(pk__in=ids).only("email", "full_name")}
+
+
+def user_by_email(*, email: str) -> User | None:
+    return User.objects.filter(email__iexact=email).first()
+
+
+def case_decision(*, application: Application, decision_id: Any) -> Decision:
+    """A decision of a case the officer already may open, else NotFound."""
+    decision = (
+        Decision.objects.filter(application=application, public_id=decision_id)
+        .select_related("application")
+        .first()
+    )
+    if decision is None:
+        raise NotFound
+    return decision
+
+
+def case_letter(*, application: Application) -> Letter:
+    """The latest decision letter of a case the officer already may open, else NotFound."""
+    letter = Letter.objects.filter(application=application).order_by("-created_at").first()
+    if letter is None:
+        raise NotFound
+    letter.application = application
+    return letter
