@@ -313,3 +313,22 @@ def access_log(
     if before:
         rows = rows.filter(at__lt=before)
     return list(rows.order_by("-at", "-pk")[:AUDIT_PAGE])
+
+
+def case_notes(*, application: Application) -> list[CaseNote]:
+    return list(CaseNote.objects.filter(application=application).select_related("author"))
+
+
+def decision_for_officer(*, officer: User, decision_id: Any) -> Decision:
+    """A decision on a case the officer may open, else NotFound."""
+    decision = (
+        Decision.objects.filter(
+            application__in=visible_cases(officer=officer), public_id=decision_id
+        )
+        .select_related("application", "decided_by", "reviewed_by")
+        .prefetch_related("reasons")
+        .first()
+    )
+    if decision is None:
+        raise NotFound
+    return decision
