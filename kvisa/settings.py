@@ -307,19 +307,26 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "kvisa.schema.KvisaAutoSchema",
     "EXCEPTION_HANDLER": "kvisa.errors.problem_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
 # Integration and personal tokens: django-rest-knox with our model (hashed at rest, several per
 # user, expiring). "Authorization: Bearer kv_…".
 KNOX_TOKEN_MODEL = "accounts.ApiToken"  # noqa: S105 (a model name, not a secret)
+# knox's own migrations create its default token table even when the model is swapped (they
+# lack the swappable option); with no migrations for knox, the swapped model makes no table.
+MIGRATION_MODULES = {"knox": None}
 REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Bearer",
     "TOKEN_PREFIX": "kv_",
     "TOKEN_TTL": timedelta(days=env.int("API_TOKEN_TTL_DAYS", default=90)),
     "AUTO_REFRESH": False,
 }
+# Idempotency-Key (ops.idempotency): how long a key is remembered, and how long a repeat waits
+# for the first request with its key to finish before answering 409.
+IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
+IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=10)
 SPECTACULAR_SETTINGS = {
     "TITLE": "K visa API",
     "DESCRIPTION": "Case management and integration API for China's K visa.",

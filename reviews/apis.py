@@ -35,6 +35,7 @@ from accounts.api_auth import scope_required
 from accounts.models import Scope, User
 from applications.models import Application, Status, TimelineEvent
 from kvisa.errors import PreconditionFailed, PreconditionRequired
+from ops.idempotency import idempotent
 from reviews import selectors, services
 from reviews.models import CaseAccess, Decision, Entries
 from screening.models import QueueEntry
@@ -178,6 +179,7 @@ class ClaimNextApi(APIView):
         },
         tags=["queues"],
     )
+    @idempotent
     def post(self, request: Request, code: str) -> Response:
         officer = _officer(request)
         queue = selectors.queue_for_officer(officer=officer, code=code)
@@ -361,6 +363,7 @@ class ReleaseApi(APIView):
         },
         tags=["cases"],
     )
+    @idempotent
     def post(self, request: Request, reference: str) -> Response:
         application = _case(request, reference)
         services.case_release(application=application, actor=_officer(request))
@@ -473,6 +476,7 @@ class NotesApi(APIView):
         },
         tags=["cases"],
     )
+    @idempotent
     def post(self, request: Request, reference: str) -> Response:
         application = _case(request, reference)
         data = self.NotesInputSerializer(data=request.data)
@@ -525,6 +529,7 @@ class EvidenceRequestCreateApi(APIView):
         ],
         tags=["cases"],
     )
+    @idempotent
     def post(self, request: Request, reference: str) -> Response:
         application = _case(request, reference)
         data = self.EvidenceRequestCreateInputSerializer(data=request.data)
@@ -605,6 +610,7 @@ class DecisionCreateApi(APIView):
         ],
         tags=["cases"],
     )
+    @idempotent
     def post(self, request: Request, reference: str) -> Response:
         application = _case(request, reference)
         expected = _if_match(request, required=True)
@@ -659,6 +665,7 @@ class SecondReviewApi(APIView):
         },
         tags=["cases"],
     )
+    @idempotent
     def post(self, request: Request, decision_id: str) -> Response:
         officer = _officer(request)
         decision = selectors.decision_for_officer(officer=officer, decision_id=decision_id)

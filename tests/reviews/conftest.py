@@ -36,7 +36,7 @@ def screened(application: Application) -> Application:
 
 
 @pytest.fixture
-def case(submitted) -> Application:
+def case(submitted) -> Application:  # noqa: F811 (the imported fixture)
     """One submitted case, screened into its queue by the pipeline."""
     return screened(submitted)
 

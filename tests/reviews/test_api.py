@@ -69,7 +69,8 @@ def test_case_detail_has_the_explanation_an_etag_and_records_the_access(
     assert body["screening"]["eligible"] is True
     rule = body["screening"]["rules"][0]
     assert set(rule["explanation"]) == {"en", "zh-hans"}
-    assert body["documents"] and body["snapshot"]
+    assert body["documents"]
+    assert body["snapshot"]
     assert response["ETag"].startswith('"')
     assert CaseAccess.objects.filter(officer=officer, application=case).count() == 1
 
@@ -178,7 +179,8 @@ def test_notes_evidence_and_timeline(client, auth, queue, case):
     assert case.status == Status.EVIDENCE_REQUESTED
     timeline = client.get(f"/api/v1/cases/{case.reference}/timeline/", **auth).json()
     kinds = [event["kind"] for event in timeline["results"]]
-    assert kinds[0] == "created" and "note" in kinds
+    assert kinds[0] == "created"
+    assert "note" in kinds
 
 
 def test_releasing_a_case_one_does_not_hold_is_a_409(client, auth, case):

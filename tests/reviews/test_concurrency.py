@@ -96,8 +96,10 @@ def test_two_second_reviewers_confirming_at_once_one_wins_the_other_is_told(sett
 
     wins = [r for r in results if isinstance(r, Decision)]
     losses = [r for r in results if isinstance(r, Exception)]
-    assert len(wins) == 1 and len(losses) == 1
-    assert isinstance(losses[0], DomainError) and losses[0].status_code == 409
+    assert len(wins) == 1
+    assert len(losses) == 1
+    assert isinstance(losses[0], DomainError)
+    assert losses[0].status_code == 409
     assert "already been reviewed" in losses[0].message
     case.refresh_from_db()
     assert case.status == Status.REFUSED
@@ -128,5 +130,6 @@ def test_the_holder_deciding_twice_at_once_makes_one_decision(settings):
 
     assert sum(isinstance(r, Decision) for r in results) == 1
     (loss,) = [r for r in results if isinstance(r, Exception)]
-    assert isinstance(loss, DomainError) and loss.status_code == 409
+    assert isinstance(loss, DomainError)
+    assert loss.status_code == 409
     assert Decision.objects.filter(application=case).count() == 1
