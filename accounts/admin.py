@@ -182,7 +182,7 @@ class ApiClientAdmin(admin.ModelAdmin):
         for client in queryset.select_related("user"):
             _token, plain = api_token_issue(
                 user=client.user,
-                label=_("issued in the admin"),
+                label=str(_("issued in the admin")),
                 created_by=request.user,  # type: ignore[arg-type]
             )
             self.message_user(

@@ -71,6 +71,7 @@ class ScopeRequired(BasePermission):
     """Subclassed by ``scope_required``; refuses with the missing scope named."""
 
     scope: str = ""
+    message: Any = ""
 
     def has_permission(self, request: Any, view: Any) -> bool:
         if self.scope in request_scopes(request):

@@ -51,7 +51,7 @@ class UserManager(BaseUserManager["User"]):
         return self.get(email__iexact=username)
 
 
-class User(AbstractBaseUser, PermissionsMixin):
+class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-missing]  # knox
     """A person who signs in: email is the login; roles are groups."""
 
     email = models.EmailField(_("email address"), max_length=254)

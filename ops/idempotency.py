@@ -18,7 +18,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -29,6 +29,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.models import User
 from kvisa.errors import Conflict, ValidationFailed
 from ops.models import IdempotencyRecord
 
@@ -53,9 +54,13 @@ class KeyInUse(Conflict):
     code = "idempotency_key_in_use"
 
 
+def _owner(request: Request) -> User:
+    return cast(User, request.user)  # API POSTs are authenticated before the handler runs
+
+
 def _fingerprint(request: Request) -> str:
     digest = hashlib.sha256()
-    digest.update(request.method.encode())
+    digest.update((request.method or "").encode())
     digest.update(b"\0")
     digest.update(request.path.encode())
     digest.update(b"\0")
@@ -73,9 +78,9 @@ def _claim(request: Request, key: str, fingerprint: str) -> IdempotencyRecord | 
     try:
         with transaction.atomic():
             return IdempotencyRecord.objects.create(
-                owner=request.user,
+                owner=_owner(request),
                 key=key,
-                method=request.method,
+                method=request.method or "",
                 path=request.path[:500],
                 request_hash=fingerprint,
             )
@@ -86,7 +91,7 @@ def _claim(request: Request, key: str, fingerprint: str) -> IdempotencyRecord | 
 def _wait_for(request: Request, key: str, fingerprint: str) -> Response:
     deadline = time.monotonic() + settings.IDEMPOTENCY_WAIT_SECONDS
     while True:
-        record = IdempotencyRecord.objects.filter(owner=request.user, key=key).first()
+        record = IdempotencyRecord.objects.filter(owner=_owner(request), key=key).first()
         if record is not None and record.request_hash != fingerprint:
             raise KeyReused(_("This Idempotency-Key was already used for a different request."))
         if record is not None and record.status_code is not None:
@@ -111,7 +116,7 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
             raise ValidationFailed(_("An Idempotency-Key is 1 to 255 printable ASCII characters."))
         fingerprint = _fingerprint(request)
         IdempotencyRecord.objects.filter(
-            owner=request.user,
+            owner=_owner(request),
             key=key,
             created_at__lt=timezone.now() - timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS),
         ).delete()

@@ -423,7 +423,7 @@ class TimelineApi(APIView):
         to_status = serializers.CharField()
         message = serializers.CharField()
         public = serializers.BooleanField()
-        data = serializers.JSONField()
+        details = serializers.JSONField(source="data")
 
     @extend_schema(
         operation_id="cases_timeline",

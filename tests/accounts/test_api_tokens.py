@@ -35,7 +35,8 @@ def test_the_command_creates_a_client_and_prints_its_token_once(capsys, client):
     api = ApiClient.objects.get(name="Tsinghua Intl Office")
     assert api.scopes == ["applications:submit", "cases:read"]
     stored = ApiToken.objects.get(user=api.user)
-    assert token.startswith("kv_") and token not in (stored.digest, stored.token_key)
+    assert token.startswith("kv_")
+    assert token not in (stored.digest, stored.token_key)
     assert _get(client, "cases:read", token).status_code == 200
 
 
