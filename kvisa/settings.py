@@ -309,7 +309,18 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "kvisa.schema.KvisaAutoSchema",
     "EXCEPTION_HANDLER": "kvisa.errors.problem_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "kvisa.throttling.CallerRateThrottle",
+        "kvisa.throttling.AnonymousRateThrottle",
+        "kvisa.throttling.EndpointRateThrottle",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+# Requests per caller (kvisa.throttling): "user" is each officer or integration client.
+API_RATES = {
+    "user": env.str("API_RATE_USER", default="1200/minute"),
+    "anon": env.str("API_RATE_ANON", default="60/minute"),
+    "visas": env.str("API_RATE_VISAS", default="600/minute"),
 }
 # Integration and personal tokens: django-rest-knox with our model (hashed at rest, several per
 # user, expiring). "Authorization: Bearer kv_…".

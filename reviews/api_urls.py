@@ -27,6 +27,7 @@ urlpatterns = [
         apis.DecisionCreateApi.as_view(),
         name="api-case-decisions",
     ),
+    path("visas/verify/", apis.VisaVerifyApi.as_view(), name="api-visa-verify"),
     path(
         "decisions/<uuid:decision_id>/second-review/",
         apis.SecondReviewApi.as_view(),

@@ -681,3 +681,85 @@ class SecondReviewApi(APIView):
             )
         decision = selectors.decision_for_officer(officer=officer, decision_id=decision_id)
         return Response(DecisionSerializer(decision).data)
+
+
+# --- Visas (border systems) -------------------------------------------------------------------
+
+
+class VisaVerifyApi(APIView):
+    """Is this visa valid for this passport? For border and police systems (visas:verify).
+
+    A POST, so the passport number never appears in a URL or an access log. An unknown visa
+    number and a passport that does not match get the same answer.
+    """
+
+    permission_classes = [scope_required(Scope.VISAS_VERIFY)]
+    throttle_scope = "visas"
+
+    class VisaVerifyInputSerializer(serializers.Serializer):
+        visa_number = serializers.CharField(max_length=20)
+        passport_number = serializers.CharField(max_length=40)
+
+    class VisaVerifyOutputSerializer(serializers.Serializer):
+        valid = serializers.BooleanField()
+        reason = serializers.ChoiceField(
+            choices=["valid", "no_match", "not_yet_valid", "expired", "revoked"]
+        )
+        valid_from = serializers.DateField(allow_null=True)
+        valid_until = serializers.DateField(allow_null=True)
+        entries = serializers.CharField(allow_null=True)
+        max_stay_days = serializers.IntegerField(allow_null=True)
+        checked_at = serializers.DateTimeField()
+
+    @extend_schema(
+        operation_id="visas_verify",
+        request=VisaVerifyInputSerializer,
+        responses={200: VisaVerifyOutputSerializer, 400: PROBLEM, 401: PROBLEM, 403: PROBLEM},
+        examples=[
+            OpenApiExample(
+                "Check a visa at the border",
+                value={"visa_number": "K000012347", "passport_number": "X1234567"},
+                request_only=True,
+            )
+        ],
+        tags=["visas"],
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        data = self.VisaVerifyInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        visa = selectors.visa_for_border_check(
+            number=data.validated_data["visa_number"],
+            passport_number=data.validated_data["passport_number"],
+        )
+        now = timezone.now()
+        if visa is None:
+            body: dict[str, Any] = {
+                "valid": False,
+                "reason": "no_match",
+                "valid_from": None,
+                "valid_until": None,
+                "entries": None,
+                "max_stay_days": None,
+            }
+        else:
+            today = timezone.localdate()
+            reason = (
+                "revoked"
+                if visa.revoked_at
+                else "not_yet_valid"
+                if today < visa.valid_from
+                else "expired"
+                if today > visa.valid_until
+                else "valid"
+            )
+            body = {
+                "valid": reason == "valid",
+                "reason": reason,
+                "valid_from": visa.valid_from,
+                "valid_until": visa.valid_until,
+                "entries": visa.entries,
+                "max_stay_days": visa.max_stay_days,
+            }
+        body["checked_at"] = now
+        return Response(self.VisaVerifyOutputSerializer(body).data)

@@ -332,3 +332,22 @@ def decision_for_officer(*, officer: User, decision_id: Any) -> Decision:
     if decision is None:
         raise NotFound
     return decision
+
+
+def visa_for_border_check(*, number: str, passport_number: str) -> Visa | None:
+    """The visa with this number whose holder's passport is this one, else None (one answer
+    for an unknown number and a wrong passport, so neither can be probed separately)."""
+    import hmac
+
+    from applications.crypto import InvalidIdentifier, identifier_digest
+
+    visa = Visa.objects.filter(number=number.strip().upper()).first()
+    try:
+        digest = identifier_digest(
+            kind=f"passport:{visa.holder_nationality if visa else 'XX'}", value=passport_number
+        )
+    except InvalidIdentifier:
+        return None
+    if visa is None or not hmac.compare_digest(digest, visa.passport_digest):
+        return None
+    return visa
