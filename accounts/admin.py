@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.mfa.models import Authenticator
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
@@ -15,8 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.access import protect_admin_site
-from accounts.models import Role, User
-from accounts.services import user_mfa_reset
+from accounts.models import ApiClient, ApiToken, Role, Scope, User
+from accounts.services import api_client_create, api_token_issue, user_mfa_reset
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -132,6 +133,81 @@ class UserAdmin(DjangoUserAdmin):
             % {"count": count},
             level=messages.SUCCESS,
         )
+
+
+class ApiClientForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        label=_("scopes"), choices=Scope.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = ApiClient
+        fields = ("name", "scopes", "contact_email", "is_active")
+
+
+@admin.register(ApiClient)
+class ApiClientAdmin(admin.ModelAdmin):
+    """Clients are created through the service (which makes the client's own user); tokens are
+    issued with the action, which shows the token once."""
+
+    form = ApiClientForm
+    list_display = ("name", "scope_list", "contact_email", "is_active", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("name", "contact_email")
+    actions = ("issue_token",)
+
+    @admin.display(description=_("scopes"))
+    def scope_list(self, obj: ApiClient) -> str:
+        return ", ".join(obj.scopes)
+
+    def save_model(self, request: HttpRequest, obj: ApiClient, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            User.objects.filter(pk=obj.user_id).update(is_active=obj.is_active)
+            return
+        created = api_client_create(
+            name=form.cleaned_data["name"],
+            scopes=form.cleaned_data["scopes"],
+            contact_email=form.cleaned_data["contact_email"],
+            actor=request.user,  # type: ignore[arg-type]
+        )
+        obj.pk, obj.user_id = created.pk, created.user_id
+        obj._state.adding = False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # deactivate instead: the audit trail points at the client's user
+
+    @admin.action(description=_("Issue a new token (shown once)"))
+    def issue_token(self, request: HttpRequest, queryset: QuerySet[ApiClient]) -> None:
+        for client in queryset.select_related("user"):
+            _token, plain = api_token_issue(
+                user=client.user,
+                label=str(_("issued in the admin")),
+                created_by=request.user,  # type: ignore[arg-type]
+            )
+            self.message_user(
+                request,
+                _("Token for %(client)s (copy it now, it is not shown again): %(token)s")
+                % {"client": client.name, "token": plain},
+                level=messages.WARNING,
+            )
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are listed by their key prefix and revoked by deleting them."""
+
+    list_display = ("token_key", "user", "label", "created", "expiry")
+    list_select_related = ("user",)
+    search_fields = ("token_key", "user__email", "label")
+    fields = ("token_key", "user", "label", "created", "expiry", "created_by")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 protect_admin_site(admin.site)

@@ -4,10 +4,12 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from knox.models import AbstractAuthToken
 
 
 class Role(models.TextChoices):
@@ -49,7 +51,7 @@ class UserManager(BaseUserManager["User"]):
         return self.get(email__iexact=username)
 
 
-class User(AbstractBaseUser, PermissionsMixin):
+class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-missing]  # knox
     """A person who signs in: email is the login; roles are groups."""
 
     email = models.EmailField(_("email address"), max_length=254)
@@ -100,3 +102,66 @@ class User(AbstractBaseUser, PermissionsMixin):
     def is_supervisor(self) -> bool:
         """Supervises queues: whoever holds accounts.supervise_cases."""
         return self.has_perm(SUPERVISE_CASES)
+
+
+# --- API access: integration clients and tokens ------------------------------------------------
+
+
+class Scope(models.TextChoices):
+    """What a token may do. Integration clients hold the scopes an administrator gave them;
+    an officer's personal token acts with the officer's own permissions (the cases scopes)."""
+
+    CASES_READ = "cases:read", _("Read cases")
+    CASES_DECIDE = "cases:decide", _("Work and decide cases")
+    APPLICATIONS_SUBMIT = "applications:submit", _("File applications on behalf of applicants")
+    VISAS_VERIFY = "visas:verify", _("Verify visas")
+    STATS_READ = "stats:read", _("Read statistics")
+
+
+class ApiClient(models.Model):
+    """An organisation's system that calls the API (an institution, a border system).
+
+    Each client acts through a user of its own (no password, no role), so the tokens (knox)
+    and the audit trail's actor point at someone, and no officer permission ever applies.
+    """
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    user = models.OneToOneField(
+        User, on_delete=models.PROTECT, related_name="api_client", editable=False
+    )
+    scopes = ArrayField(
+        models.CharField(max_length=32, choices=Scope.choices),
+        verbose_name=_("scopes"),
+        default=list,
+    )
+    contact_email = models.EmailField(_("contact email"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("API client")
+        verbose_name_plural = _("API clients")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiToken(AbstractAuthToken):
+    """A hashed, expiring bearer token (django-rest-knox's model, with a label).
+
+    Several per user; revoking one deletes it. The plain token is shown once, at creation.
+    """
+
+    label = models.CharField(_("label"), max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.token_key}… ({self.label or self.user})"

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import secrets
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import translation
+from django.utils.translation import gettext as _
+from knox.settings import knox_settings
 
-from accounts.models import Role, User
+from accounts.models import ApiClient, ApiToken, Role, Scope, User
+
+# Client users' addresses: never a mailbox, never a login (.invalid is reserved, RFC 2606).
+API_CLIENT_EMAIL_DOMAIN = "clients.kvisa.invalid"
 
 # The admin site is where these roles look up (supervisor) or manage (admin) accounts; what
 # they may do there is still decided by their group's permissions (migration 0003).
@@ -73,3 +82,50 @@ def user_mfa_reset(*, user: User) -> int:
 
     deleted, _ = Authenticator.objects.filter(user=user).delete()
     return deleted
+
+
+# --- API clients and tokens ----------------------------------------------------------------
+
+
+@transaction.atomic
+def api_client_create(
+    *, name: str, scopes: list[str], contact_email: str = "", actor: User | None = None
+) -> ApiClient:
+    """An integration client and the password-less user it acts through."""
+    from django.utils.text import slugify
+
+    name = " ".join(name.split())
+    unknown = sorted(set(scopes) - set(Scope.values))
+    if not name:
+        raise ValidationError(_("A client needs a name."))
+    if unknown:
+        raise ValidationError(_("Unknown scope(s): %(scopes)s.") % {"scopes": ", ".join(unknown)})
+    if ApiClient.objects.filter(name__iexact=name).exists():
+        raise ValidationError(_("A client with this name already exists."))
+    base = slugify(name)[:40] or "client"
+    email = f"{base}-{secrets.token_hex(4)}@{API_CLIENT_EMAIL_DOMAIN}"
+    user = User.objects.create_user(email, None, full_name=name)
+    return ApiClient.objects.create(
+        name=name, user=user, scopes=sorted(set(scopes)), contact_email=contact_email
+    )
+
+
+def api_token_issue(
+    *,
+    user: User,
+    label: str = "",
+    created_by: User | None = None,
+    ttl: timedelta | None = None,
+) -> tuple[ApiToken, str]:
+    """A new token for a client's user or an officer; the plain token is returned only here."""
+    if not user.is_active:
+        raise ValidationError(_("Tokens are issued only to active accounts."))
+    ttl = ttl or knox_settings.TOKEN_TTL
+    token, plain = ApiToken.objects.create(
+        user=user, expiry=ttl, label=label[:100], created_by=created_by
+    )
+    return token, plain
+
+
+def api_token_revoke(*, token: ApiToken) -> None:
+    token.delete()

@@ -49,6 +49,22 @@ class Conflict(DomainError):
     title = _("The request conflicts with the current state of the resource.")
 
 
+class PreconditionFailed(DomainError):
+    """If-Match named a version of the resource that is no longer current."""
+
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    code = "precondition_failed"
+    title = _("The resource changed since you read it.")
+
+
+class PreconditionRequired(DomainError):
+    """A write that must name the version it was based on came without If-Match."""
+
+    status_code = status.HTTP_428_PRECONDITION_REQUIRED
+    code = "precondition_required"
+    title = _("This request needs an If-Match header with the resource's ETag.")
+
+
 class ValidationFailed(DomainError):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     code = "validation_failed"

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     # third party
     "rest_framework",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -299,14 +300,44 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.api_auth.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "kvisa.schema.KvisaAutoSchema",
     "EXCEPTION_HANDLER": "kvisa.errors.problem_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "kvisa.throttling.CallerRateThrottle",
+        "kvisa.throttling.AnonymousRateThrottle",
+        "kvisa.throttling.EndpointRateThrottle",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
+# Requests per caller (kvisa.throttling): "user" is each officer or integration client.
+API_RATES = {
+    "user": env.str("API_RATE_USER", default="1200/minute"),
+    "anon": env.str("API_RATE_ANON", default="60/minute"),
+    "visas": env.str("API_RATE_VISAS", default="600/minute"),
+}
+# Integration and personal tokens: django-rest-knox with our model (hashed at rest, several per
+# user, expiring). "Authorization: Bearer kv_…".
+KNOX_TOKEN_MODEL = "accounts.ApiToken"  # noqa: S105 (a model name, not a secret)
+# knox's own migrations create its default token table even when the model is swapped (they
+# lack the swappable option); with no migrations for knox, the swapped model makes no table.
+MIGRATION_MODULES = {"knox": None}
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Bearer",
+    "TOKEN_PREFIX": "kv_",
+    "TOKEN_TTL": timedelta(days=env.int("API_TOKEN_TTL_DAYS", default=90)),
+    "AUTO_REFRESH": False,
+}
+# Idempotency-Key (ops.idempotency): how long a key is remembered, and how long a repeat waits
+# for the first request with its key to finish before answering 409.
+IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
+IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=10)
 SPECTACULAR_SETTINGS = {
     "TITLE": "K visa API",
     "DESCRIPTION": "Case management and integration API for China's K visa.",

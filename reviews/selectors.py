@@ -384,3 +384,44 @@ def case_letter(*, application: Application) -> Letter:
         raise NotFound
     letter.application = application
     return letter
+
+
+# --- API -------------------------------------------------------------------------------------
+
+
+def case_notes(*, application: Application) -> list[CaseNote]:
+    return list(CaseNote.objects.filter(application=application).select_related("author"))
+
+
+def decision_for_officer(*, officer: User, decision_id: Any) -> Decision:
+    """A decision on a case the officer may open, else NotFound."""
+    decision = (
+        Decision.objects.filter(
+            application__in=visible_cases(officer=officer), public_id=decision_id
+        )
+        .select_related("application", "decided_by", "reviewed_by")
+        .prefetch_related("reasons")
+        .first()
+    )
+    if decision is None:
+        raise NotFound
+    return decision
+
+
+def visa_for_border_check(*, number: str, passport_number: str) -> Visa | None:
+    """The visa with this number whose holder's passport is this one, else None (one answer
+    for an unknown number and a wrong passport, so neither can be probed separately)."""
+    import hmac
+
+    from applications.crypto import InvalidIdentifier, identifier_digest
+
+    visa = Visa.objects.filter(number=number.strip().upper()).first()
+    try:
+        digest = identifier_digest(
+            kind=f"passport:{visa.holder_nationality if visa else 'XX'}", value=passport_number
+        )
+    except InvalidIdentifier:
+        return None
+    if visa is None or not hmac.compare_digest(digest, visa.passport_digest):
+        return None
+    return visa

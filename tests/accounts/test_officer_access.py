@@ -194,7 +194,7 @@ def test_supervisor_required_still_demands_a_second_factor(client):
 
 @pytest.mark.urls("tests.accounts.urls_gate")
 def test_officer_api_permission_explains_each_refusal(client):
-    assert client.get("/officer-api/").status_code == 403  # anonymous, session auth
+    assert client.get("/officer-api/").status_code == 401  # anonymous: "WWW-Authenticate: Bearer"
 
     client.force_login(ApplicantFactory())
     refused = client.get("/officer-api/")

@@ -1,0 +1,140 @@
+"""``Idempotency-Key`` for every POST of the API (the IETF httpapi draft, as Stripe does it).
+
+* same key, same caller, same method, path and body → the first response, replayed, with
+  ``Idempotent-Replayed: true``;
+* same key with a different request → 422;
+* a repeat arriving while the first is still running waits for it (up to
+  IDEMPOTENCY_WAIT_SECONDS), then replays; if the first is still not done, 409.
+
+The key is claimed with an INSERT in its own transaction (autocommit) before the work starts,
+so 20 parallel requests with one key run the work once. A first request that fails with a
+5xx (or an exception) gives its key up, so the client can retry.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, cast
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import User
+from kvisa.errors import Conflict, ValidationFailed
+from ops.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY = OpenApiParameter(
+    HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Any unique string (a UUID): a repeat of this POST with the same key and body "
+    "gets the first response again (header Idempotent-Replayed: true); the same key with "
+    "another body is refused (422). Keys are kept for 24 hours.",
+)
+REPLAYED = "Idempotent-Replayed"
+KEPT_HEADERS = ("ETag", "Location")
+
+
+class KeyReused(ValidationFailed):
+    code = "idempotency_key_reused"
+
+
+class KeyInUse(Conflict):
+    code = "idempotency_key_in_use"
+
+
+def _owner(request: Request) -> User:
+    return cast(User, request.user)  # API POSTs are authenticated before the handler runs
+
+
+def _fingerprint(request: Request) -> str:
+    digest = hashlib.sha256()
+    digest.update((request.method or "").encode())
+    digest.update(b"\0")
+    digest.update(request.path.encode())
+    digest.update(b"\0")
+    digest.update(request.body)
+    return digest.hexdigest()
+
+
+def _replay(record: IdempotencyRecord) -> Response:
+    headers = {**record.response_headers, REPLAYED: "true"}
+    return Response(record.response_body, status=record.status_code, headers=headers)
+
+
+def _claim(request: Request, key: str, fingerprint: str) -> IdempotencyRecord | None:
+    """Our new record, or None when another request holds the key already."""
+    try:
+        with transaction.atomic():
+            return IdempotencyRecord.objects.create(
+                owner=_owner(request),
+                key=key,
+                method=request.method or "",
+                path=request.path[:500],
+                request_hash=fingerprint,
+            )
+    except IntegrityError:
+        return None
+
+
+def _wait_for(request: Request, key: str, fingerprint: str) -> Response:
+    deadline = time.monotonic() + settings.IDEMPOTENCY_WAIT_SECONDS
+    while True:
+        record = IdempotencyRecord.objects.filter(owner=_owner(request), key=key).first()
+        if record is not None and record.request_hash != fingerprint:
+            raise KeyReused(_("This Idempotency-Key was already used for a different request."))
+        if record is not None and record.status_code is not None:
+            return _replay(record)
+        if record is None:
+            # The first request failed and gave the key up: this one may do the work.
+            raise KeyInUse(_("The first request with this key failed; send it again."))
+        if time.monotonic() > deadline:
+            raise KeyInUse(_("A request with this Idempotency-Key is still being processed."))
+        time.sleep(0.05)
+
+
+def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
+    """Wrap an APIView's ``post`` (after authentication and permissions have run)."""
+
+    @functools.wraps(handler)
+    def wrapped(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+        key = request.headers.get(HEADER, "").strip()
+        if not key:
+            return handler(view, request, *args, **kwargs)
+        if len(key) > 255 or not key.isascii() or not key.isprintable():
+            raise ValidationFailed(_("An Idempotency-Key is 1 to 255 printable ASCII characters."))
+        fingerprint = _fingerprint(request)
+        IdempotencyRecord.objects.filter(
+            owner=_owner(request),
+            key=key,
+            created_at__lt=timezone.now() - timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS),
+        ).delete()
+        record = _claim(request, key, fingerprint)
+        if record is None:
+            return _wait_for(request, key, fingerprint)
+        try:
+            response = handler(view, request, *args, **kwargs)
+        except Exception:
+            record.delete()
+            raise
+        if response.status_code >= 500:
+            record.delete()
+            return response
+        record.status_code = response.status_code
+        record.response_body = response.data
+        record.response_headers = {h: response[h] for h in KEPT_HEADERS if h in response}
+        record.save(update_fields=["status_code", "response_body", "response_headers"])
+        return response
+
+    return wrapped

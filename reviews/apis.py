@@ -1,0 +1,765 @@
+"""The officer API (/api/v1/): the workspace's operations for programs, one class per operation.
+
+Every view: permission (a scope) → parse → one selector or service → serialize. The rules are
+the services' and selectors' — the same as the web workspace's — so the two cannot disagree:
+an officer sees the cases of their queues, only the holder decides, refusals go to a second
+officer, nobody reviews their own decision. Writes to a case accept ``If-Match`` with the case's
+``ETag``; decisions require it (428 without, 412 when stale).
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import django_filters
+from django.db.models import Q, QuerySet
+from django.http import FileResponse
+from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api_auth import scope_required
+from accounts.models import Scope, User
+from applications.models import Application, Status, TimelineEvent
+from kvisa.errors import PreconditionFailed, PreconditionRequired
+from ops.idempotency import idempotent
+from reviews import selectors, services
+from reviews.models import CaseAccess, Decision, Entries
+from screening.models import QueueEntry
+
+READ = scope_required(Scope.CASES_READ)
+DECIDE = scope_required(Scope.CASES_DECIDE)
+
+PROBLEM = OpenApiResponse(
+    response=inline_serializer(
+        "Problem",
+        {
+            "type": serializers.CharField(),
+            "title": serializers.CharField(),
+            "status": serializers.IntegerField(),
+            "code": serializers.CharField(),
+            "detail": serializers.CharField(),
+            "errors": serializers.DictField(required=False),
+        },
+    ),
+    description="RFC 9457 problem details.",
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="The case's ETag from GET /cases/{reference}/: the write is refused (412) if "
+    "the case changed since.",
+)
+ETAG = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[200],
+    description="The case's version: send it back as If-Match on writes.",
+)
+
+
+def _officer(request: Request) -> User:
+    return cast(User, request.user)  # the scope permissions admit signed-in callers only
+
+
+def _etag(application: Application, entry: QueueEntry | None) -> str:
+    return f'"{services.case_version(application=application, entry=entry)}"'
+
+
+def _if_match(request: Request, *, required: bool) -> str | None:
+    """The version named by If-Match (quotes and a weak prefix removed)."""
+    header = request.headers.get("If-Match", "").strip()
+    if not header:
+        if required:
+            raise PreconditionRequired()
+        return None
+    return header.removeprefix("W/").strip('"')
+
+
+def _case(request: Request, reference: str) -> Application:
+    return selectors.case_for_officer(officer=_officer(request), reference=reference)
+
+
+def _stale_is_412(call: Any, **kwargs: Any) -> Any:
+    try:
+        return call(**kwargs)
+    except services.StaleCase as exc:
+        raise PreconditionFailed(exc.message) from exc
+
+
+# --- Serializers shared by several operations --------------------------------------------------
+
+
+class QueueStateSerializer(serializers.Serializer):
+    queue = serializers.CharField(source="queue.code")
+    state = serializers.ChoiceField(choices=QueueEntry.State.choices)
+    priority = serializers.IntegerField()
+    entered_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField()
+    overdue = serializers.SerializerMethodField()
+    held_by = serializers.EmailField(source="claimed_by.email", allow_null=True, default=None)
+    lease_expires_at = serializers.DateTimeField(allow_null=True)
+
+    def get_overdue(self, entry: QueueEntry) -> bool:
+        return entry.state in ("waiting", "in_review") and entry.due_at < timezone.now()
+
+
+class CaseSummarySerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    status = serializers.ChoiceField(choices=Status.choices)
+    family_name = serializers.CharField()
+    given_names = serializers.CharField()
+    nationality = serializers.CharField()
+    path = serializers.CharField()
+    submitted_at = serializers.DateTimeField()
+    queue_entry = QueueStateSerializer(allow_null=True, default=None)
+
+
+# --- Queues -------------------------------------------------------------------------------------
+
+
+class QueueListApi(APIView):
+    """The queues the caller belongs to, with their counts. Never more than a few dozen rows,
+    so not paginated."""
+
+    permission_classes = [READ]
+
+    class QueueListOutputSerializer(serializers.Serializer):
+        code = serializers.CharField()
+        name_en = serializers.CharField()
+        name_zh = serializers.CharField()
+        priority = serializers.IntegerField()
+        service_level_days = serializers.IntegerField()
+        waiting_count = serializers.IntegerField()
+        oldest_waiting_at = serializers.DateTimeField(allow_null=True)
+        overdue_count = serializers.IntegerField()
+        in_review_count = serializers.IntegerField()
+        paused_count = serializers.IntegerField()
+        second_review_count = serializers.IntegerField()
+
+    @extend_schema(
+        operation_id="queues_list",
+        responses={200: QueueListOutputSerializer(many=True), 401: PROBLEM, 403: PROBLEM},
+        tags=["queues"],
+    )
+    def get(self, request: Request) -> Response:
+        queues = selectors.officer_queues(officer=_officer(request))
+        return Response(self.QueueListOutputSerializer(queues, many=True).data)
+
+
+class ClaimNextApi(APIView):
+    """Claim the next case of a queue (or get back the one you hold). 204 when it is empty."""
+
+    permission_classes = [DECIDE]
+
+    @extend_schema(
+        operation_id="queues_claim",
+        request=None,
+        responses={
+            200: CaseSummarySerializer,
+            204: OpenApiResponse(description="No case is waiting in this queue."),
+            401: PROBLEM,
+            403: PROBLEM,
+            404: PROBLEM,
+        },
+        tags=["queues"],
+    )
+    @idempotent
+    def post(self, request: Request, code: str) -> Response:
+        officer = _officer(request)
+        queue = selectors.queue_for_officer(officer=officer, code=code)
+        entry = services.case_claim_next(officer=officer, queue=queue)
+        if entry is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        application = selectors.case_for_officer(
+            officer=officer, reference=entry.application.reference or ""
+        )
+        return Response(CaseSummarySerializer(application).data)
+
+
+# --- Cases --------------------------------------------------------------------------------------
+
+
+class CaseFilter(django_filters.FilterSet):
+    queue = django_filters.CharFilter(field_name="queue_entry__queue__code")
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices)
+    field = django_filters.CharFilter(method="filter_field", label="STEM field code")
+    nationality = django_filters.CharFilter(lookup_expr="iexact")
+    submitted_after = django_filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
+    submitted_before = django_filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="lt")
+    overdue = django_filters.BooleanFilter(method="filter_overdue")
+    reference = django_filters.CharFilter(lookup_expr="iexact")
+
+    class Meta:
+        model = Application
+        fields: list[str] = []
+
+    def filter_field(self, queryset: QuerySet[Application], name: str, value: str) -> Any:
+        return queryset.filter(Q(post_field__code=value) | Q(degrees__field__code=value)).distinct()
+
+    def filter_overdue(self, queryset: QuerySet[Application], name: str, value: bool) -> Any:
+        overdue = Q(
+            queue_entry__state__in=["waiting", "in_review"], queue_entry__due_at__lt=timezone.now()
+        )
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
+
+
+class CasePagination(CursorPagination):
+    ordering = ("-submitted_at", "-id")
+    page_size = 50
+    max_page_size = 200
+    page_size_query_param = "page_size"
+
+
+class CaseListApi(ListAPIView):
+    """Cases the caller may open, newest submission first, filtered; cursor-paginated."""
+
+    permission_classes = [READ]
+    serializer_class = CaseSummarySerializer
+    pagination_class = CasePagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = CaseFilter
+
+    def get_queryset(self) -> QuerySet[Application]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no caller
+            return Application.objects.none()
+        return selectors.visible_cases(officer=_officer(self.request)).select_related(
+            "queue_entry__queue", "queue_entry__claimed_by"
+        )
+
+    @extend_schema(
+        operation_id="cases_list",
+        responses={200: CaseSummarySerializer(many=True), 400: PROBLEM, 401: PROBLEM, 403: PROBLEM},
+        tags=["cases"],
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class CaseDetailApi(APIView):
+    """One case with the screening explanation rule by rule; records the access."""
+
+    permission_classes = [READ]
+
+    class CaseDetailOutputSerializer(CaseSummarySerializer):
+        public_id = serializers.UUIDField()
+        native_name = serializers.CharField()
+        sex = serializers.CharField()
+        date_of_birth = serializers.DateField(allow_null=True)
+        passport_issuing_country = serializers.CharField()
+        passport_expiry_date = serializers.DateField(allow_null=True)
+        contact_email = serializers.EmailField()
+        employer_name = serializers.CharField()
+        job_title = serializers.CharField()
+        planned_entry_date = serializers.DateField(allow_null=True)
+        planned_stay_days = serializers.IntegerField(allow_null=True)
+        snapshot = serializers.JSONField(help_text="The answers as submitted and signed.")
+        screening = serializers.SerializerMethodField()
+        documents = serializers.SerializerMethodField()
+        decisions = serializers.SerializerMethodField()
+
+        def get_screening(self, application: Application) -> dict[str, Any] | None:
+            screening = self.context["file"].screening
+            if screening is None:
+                return None
+            return {
+                "policy_version": screening.policy_version.name,
+                "eligible": screening.eligible,
+                "points": screening.points,
+                "fast_track": screening.fast_track,
+                "rules": (screening.evaluation or {}).get("rules", []),
+                "flags": screening.flags,
+                "queue": screening.queue.code if screening.queue else None,
+            }
+
+        def get_documents(self, application: Application) -> list[dict[str, Any]]:
+            return [
+                {
+                    "id": str(d.public_id),
+                    "kind": d.kind,
+                    "name": d.original_name,
+                    "content_type": d.content_type,
+                    "size": d.size,
+                    "sha256": d.sha256,
+                    "uploaded_at": d.uploaded_at,
+                }
+                for d in self.context["file"].documents
+            ]
+
+        def get_decisions(self, application: Application) -> list[dict[str, Any]]:
+            return [DecisionSerializer(d).data for d in self.context["file"].decisions]
+
+    @extend_schema(
+        operation_id="cases_retrieve",
+        parameters=[ETAG],
+        responses={
+            200: CaseDetailOutputSerializer,
+            401: PROBLEM,
+            403: PROBLEM,
+            404: PROBLEM,
+        },
+        tags=["cases"],
+    )
+    def get(self, request: Request, reference: str) -> Response:
+        officer = _officer(request)
+        application = _case(request, reference)
+        case_file = selectors.case_file(officer=officer, application=application)
+        selectors.access_record(
+            officer=officer, application=application, action=CaseAccess.Action.CASE_FILE
+        )
+        services.case_lease_renew(application=application, officer=officer)
+        data = self.CaseDetailOutputSerializer(application, context={"file": case_file}).data
+        return Response(data, headers={"ETag": _etag(application, case_file.entry)})
+
+
+class DecisionSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    outcome = serializers.ChoiceField(choices=Decision.Outcome.choices)
+    state = serializers.ChoiceField(choices=Decision.State.choices)
+    decided_by = serializers.EmailField(source="decided_by.email")
+    decided_at = serializers.DateTimeField()
+    reasons = serializers.SerializerMethodField()
+    statement = serializers.CharField()
+    valid_from = serializers.DateField(allow_null=True)
+    valid_until = serializers.DateField(allow_null=True)
+    entries = serializers.CharField()
+    max_stay_days = serializers.IntegerField(allow_null=True)
+    second_review_required = serializers.BooleanField()
+    reviewed_by = serializers.EmailField(source="reviewed_by.email", allow_null=True, default=None)
+    reviewed_at = serializers.DateTimeField(allow_null=True)
+    review_comment = serializers.CharField()
+
+    def get_reasons(self, decision: Decision) -> list[str]:
+        return [reason.code for reason in decision.reasons.all()]
+
+
+class ReleaseApi(APIView):
+    permission_classes = [DECIDE]
+
+    @extend_schema(
+        operation_id="cases_release",
+        request=None,
+        responses={
+            200: CaseSummarySerializer,
+            401: PROBLEM,
+            403: PROBLEM,
+            404: PROBLEM,
+            409: PROBLEM,
+        },
+        tags=["cases"],
+    )
+    @idempotent
+    def post(self, request: Request, reference: str) -> Response:
+        application = _case(request, reference)
+        services.case_release(application=application, actor=_officer(request))
+        return Response(CaseSummarySerializer(_case(request, reference)).data)
+
+
+class DocumentDownloadApi(APIView):
+    permission_classes = [READ]
+
+    @extend_schema(
+        operation_id="cases_documents_download",
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY),
+            401: PROBLEM,
+            403: PROBLEM,
+            404: PROBLEM,
+        },
+        tags=["cases"],
+    )
+    def get(self, request: Request, reference: str, document_id: str) -> FileResponse:
+        officer = _officer(request)
+        document = selectors.case_document(
+            officer=officer, reference=reference, document_id=document_id
+        )
+        selectors.access_record(
+            officer=officer,
+            application=document.application,
+            action=CaseAccess.Action.DOWNLOAD,
+            document=document,
+        )
+        response = FileResponse(
+            document.file.open("rb"),
+            as_attachment=True,
+            filename=document.original_name,
+            content_type=document.content_type,
+        )
+        response["Cache-Control"] = "private, no-store"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+class TimelinePagination(CursorPagination):
+    ordering = ("at", "id")
+    page_size = 100
+
+
+class TimelineApi(APIView):
+    """The case's full history (internal events included), oldest first."""
+
+    permission_classes = [READ]
+
+    class TimelineOutputSerializer(serializers.Serializer):
+        at = serializers.DateTimeField()
+        kind = serializers.CharField()
+        actor = serializers.EmailField(source="actor.email", allow_null=True, default=None)
+        from_status = serializers.CharField()
+        to_status = serializers.CharField()
+        message = serializers.CharField()
+        public = serializers.BooleanField()
+        details = serializers.JSONField(source="data")
+
+    @extend_schema(
+        operation_id="cases_timeline",
+        responses={
+            200: TimelineOutputSerializer(many=True),
+            401: PROBLEM,
+            403: PROBLEM,
+            404: PROBLEM,
+        },
+        tags=["cases"],
+    )
+    def get(self, request: Request, reference: str) -> Response:
+        application = _case(request, reference)
+        events = TimelineEvent.objects.filter(application=application).select_related("actor")
+        paginator = TimelinePagination()
+        page = paginator.paginate_queryset(events, request, view=self)
+        return paginator.get_paginated_response(self.TimelineOutputSerializer(page, many=True).data)
+
+
+class NotesApi(APIView):
+    permission_classes = [READ]
+
+    class NotesInputSerializer(serializers.Serializer):
+        text = serializers.CharField(max_length=services.NOTE_MAX_LENGTH)
+
+    class NotesOutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        author = serializers.EmailField(source="author.email")
+        text = serializers.CharField()
+        created_at = serializers.DateTimeField()
+
+    @extend_schema(
+        operation_id="cases_notes_list",
+        responses={200: NotesOutputSerializer(many=True), 401: PROBLEM, 403: PROBLEM, 404: PROBLEM},
+        tags=["cases"],
+    )
+    def get(self, request: Request, reference: str) -> Response:
+        notes = selectors.case_notes(application=_case(request, reference))
+        return Response(self.NotesOutputSerializer(notes, many=True).data)
+
+    @extend_schema(
+        operation_id="cases_notes_create",
+        request=NotesInputSerializer,
+        responses={
+            201: NotesOutputSerializer,
+            400: PROBLEM,
+            401: PROBLEM,
+            403: PROBLEM,
+            404: PROBLEM,
+        },
+        tags=["cases"],
+    )
+    @idempotent
+    def post(self, request: Request, reference: str) -> Response:
+        application = _case(request, reference)
+        data = self.NotesInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        note = services.note_add(
+            application=application, author=_officer(request), text=data.validated_data["text"]
+        )
+        return Response(self.NotesOutputSerializer(note).data, status=status.HTTP_201_CREATED)
+
+
+class EvidenceRequestCreateApi(APIView):
+    permission_classes = [DECIDE]
+
+    class EvidenceRequestCreateInputSerializer(serializers.Serializer):
+        items = serializers.ListField(child=serializers.CharField(max_length=300), min_length=1)
+        message = serializers.CharField()
+        due_on = serializers.DateField()
+
+    class EvidenceRequestCreateOutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField(source="public_id")
+        items = serializers.ListField(child=serializers.CharField())
+        message = serializers.CharField()
+        due_at = serializers.DateTimeField()
+        state = serializers.CharField()
+
+    @extend_schema(
+        operation_id="cases_evidence_requests_create",
+        parameters=[IF_MATCH],
+        request=EvidenceRequestCreateInputSerializer,
+        responses={
+            201: EvidenceRequestCreateOutputSerializer,
+            400: PROBLEM,
+            401: PROBLEM,
+            403: PROBLEM,
+            404: PROBLEM,
+            409: PROBLEM,
+            412: PROBLEM,
+            422: PROBLEM,
+        },
+        examples=[
+            OpenApiExample(
+                "Ask for a transcript",
+                value={
+                    "items": ["Academic transcript of the master's degree"],
+                    "message": "The transcript is missing from the file.",
+                    "due_on": "2027-01-15",
+                },
+                request_only=True,
+            )
+        ],
+        tags=["cases"],
+    )
+    @idempotent
+    def post(self, request: Request, reference: str) -> Response:
+        application = _case(request, reference)
+        data = self.EvidenceRequestCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        evidence = _stale_is_412(
+            services.evidence_request_create,
+            application=application,
+            officer=_officer(request),
+            expected_version=_if_match(request, required=False),
+            **data.validated_data,
+        )
+        return Response(
+            self.EvidenceRequestCreateOutputSerializer(evidence).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class DecisionCreateApi(APIView):
+    """Approve or refuse the case you hold. Needs If-Match with the case's ETag."""
+
+    permission_classes = [DECIDE]
+
+    class DecisionCreateInputSerializer(serializers.Serializer):
+        outcome = serializers.ChoiceField(choices=Decision.Outcome.choices)
+        reasons = serializers.ListField(child=serializers.CharField(), required=False)
+        statement = serializers.CharField(required=False, allow_blank=True, default="")
+        valid_from = serializers.DateField(required=False)
+        valid_until = serializers.DateField(required=False)
+        entries = serializers.ChoiceField(choices=Entries.choices, required=False)
+        max_stay_days = serializers.IntegerField(required=False, min_value=1)
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            terms = ("valid_from", "valid_until", "entries", "max_stay_days")
+            if attrs["outcome"] == Decision.Outcome.APPROVE:
+                missing = [name for name in terms if name not in attrs]
+                if missing:
+                    raise serializers.ValidationError(
+                        {name: ["An approval needs this visa term."] for name in missing}
+                    )
+            return attrs
+
+    @extend_schema(
+        operation_id="cases_decisions_create",
+        parameters=[IF_MATCH],
+        request=DecisionCreateInputSerializer,
+        responses={
+            201: DecisionSerializer,
+            400: PROBLEM,
+            401: PROBLEM,
+            403: PROBLEM,
+            404: PROBLEM,
+            409: PROBLEM,
+            412: PROBLEM,
+            422: PROBLEM,
+            428: PROBLEM,
+        },
+        examples=[
+            OpenApiExample(
+                "Approve with shortened terms",
+                value={
+                    "outcome": "approve",
+                    "valid_from": "2027-01-01",
+                    "valid_until": "2027-12-31",
+                    "entries": "multiple",
+                    "max_stay_days": 90,
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Refuse",
+                value={
+                    "outcome": "refuse",
+                    "reasons": ["criteria-not-met"],
+                    "statement": "The degree is not in a STEM field.",
+                },
+                request_only=True,
+            ),
+        ],
+        tags=["cases"],
+    )
+    @idempotent
+    def post(self, request: Request, reference: str) -> Response:
+        application = _case(request, reference)
+        expected = _if_match(request, required=True)
+        data = self.DecisionCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        terms = (
+            services.VisaTerms(
+                valid_from=values["valid_from"],
+                valid_until=values["valid_until"],
+                entries=values["entries"],
+                max_stay_days=values["max_stay_days"],
+            )
+            if values["outcome"] == Decision.Outcome.APPROVE
+            else None
+        )
+        decision = _stale_is_412(
+            services.decision_make,
+            application=application,
+            officer=_officer(request),
+            outcome=values["outcome"],
+            reason_codes=values.get("reasons", []),
+            statement=values["statement"],
+            terms=terms,
+            expected_version=expected,
+        )
+        return Response(DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
+
+
+class SecondReviewApi(APIView):
+    """Confirm or send back a decision waiting for a second officer (not your own)."""
+
+    permission_classes = [DECIDE]
+
+    class SecondReviewInputSerializer(serializers.Serializer):
+        action = serializers.ChoiceField(
+            choices=[("confirm", "confirm"), ("send_back", "send back")]
+        )
+        comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+    @extend_schema(
+        operation_id="decisions_second_review",
+        request=SecondReviewInputSerializer,
+        responses={
+            200: DecisionSerializer,
+            400: PROBLEM,
+            401: PROBLEM,
+            403: PROBLEM,
+            404: PROBLEM,
+            409: PROBLEM,
+            422: PROBLEM,
+        },
+        tags=["cases"],
+    )
+    @idempotent
+    def post(self, request: Request, decision_id: str) -> Response:
+        officer = _officer(request)
+        decision = selectors.decision_for_officer(officer=officer, decision_id=decision_id)
+        data = self.SecondReviewInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if data.validated_data["action"] == "confirm":
+            decision = services.second_review_confirm(
+                decision=decision, reviewer=officer, comment=data.validated_data["comment"]
+            )
+        else:
+            decision = services.second_review_send_back(
+                decision=decision, reviewer=officer, comment=data.validated_data["comment"]
+            )
+        decision = selectors.decision_for_officer(officer=officer, decision_id=decision_id)
+        return Response(DecisionSerializer(decision).data)
+
+
+# --- Visas (border systems) -------------------------------------------------------------------
+
+
+class VisaVerifyApi(APIView):
+    """Is this visa valid for this passport? For border and police systems (visas:verify).
+
+    A POST, so the passport number never appears in a URL or an access log. An unknown visa
+    number and a passport that does not match get the same answer.
+    """
+
+    permission_classes = [scope_required(Scope.VISAS_VERIFY)]
+    throttle_scope = "visas"
+
+    class VisaVerifyInputSerializer(serializers.Serializer):
+        visa_number = serializers.CharField(max_length=20)
+        passport_number = serializers.CharField(max_length=40)
+
+    class VisaVerifyOutputSerializer(serializers.Serializer):
+        valid = serializers.BooleanField()
+        reason = serializers.ChoiceField(
+            choices=["valid", "no_match", "not_yet_valid", "expired", "revoked"]
+        )
+        valid_from = serializers.DateField(allow_null=True)
+        valid_until = serializers.DateField(allow_null=True)
+        entries = serializers.CharField(allow_null=True)
+        max_stay_days = serializers.IntegerField(allow_null=True)
+        checked_at = serializers.DateTimeField()
+
+    @extend_schema(
+        operation_id="visas_verify",
+        request=VisaVerifyInputSerializer,
+        responses={200: VisaVerifyOutputSerializer, 400: PROBLEM, 401: PROBLEM, 403: PROBLEM},
+        examples=[
+            OpenApiExample(
+                "Check a visa at the border",
+                value={"visa_number": "K000012347", "passport_number": "X1234567"},
+                request_only=True,
+            )
+        ],
+        tags=["visas"],
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        data = self.VisaVerifyInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        visa = selectors.visa_for_border_check(
+            number=data.validated_data["visa_number"],
+            passport_number=data.validated_data["passport_number"],
+        )
+        now = timezone.now()
+        if visa is None:
+            body: dict[str, Any] = {
+                "valid": False,
+                "reason": "no_match",
+                "valid_from": None,
+                "valid_until": None,
+                "entries": None,
+                "max_stay_days": None,
+            }
+        else:
+            today = timezone.localdate()
+            reason = (
+                "revoked"
+                if visa.revoked_at
+                else "not_yet_valid"
+                if today < visa.valid_from
+                else "expired"
+                if today > visa.valid_until
+                else "valid"
+            )
+            body = {
+                "valid": reason == "valid",
+                "reason": reason,
+                "valid_from": visa.valid_from,
+                "valid_until": visa.valid_until,
+                "entries": visa.entries,
+                "max_stay_days": visa.max_stay_days,
+            }
+        body["checked_at"] = now
+        return Response(self.VisaVerifyOutputSerializer(body).data)

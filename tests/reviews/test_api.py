@@ -1,0 +1,243 @@
+"""The officer API: the workspace's rules over HTTP, with ETags, problem details and cursors."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Scope
+from accounts.services import api_client_create, api_token_issue
+from applications.models import Status
+from reviews import services
+from reviews.models import CaseAccess, Decision, Visa
+from screening.models import QueueEntry
+from tests.factories import ApplicantFactory, OfficerFactory
+from tests.reviews.conftest import officer_in, queued_cases
+
+pytestmark = pytest.mark.django_db
+
+
+def bearer(user) -> dict[str, str]:
+    _token, plain = api_token_issue(user=user)
+    return {"HTTP_AUTHORIZATION": f"Bearer {plain}"}
+
+
+@pytest.fixture
+def auth(officer):
+    return bearer(officer)
+
+
+def _claim(client, auth, queue):
+    return client.post(f"/api/v1/queues/{queue.code}/claim/", **auth)
+
+
+def test_queues_list_the_callers_queues_with_counts(client, auth, queue, case):
+    response = client.get("/api/v1/queues/", **auth)
+    assert response.status_code == 200
+    (row,) = response.json()
+    assert row["code"] == queue.code
+    assert row["waiting_count"] == 1
+    assert row["overdue_count"] == 0
+
+
+def test_claim_next_returns_the_case_then_204_when_empty(client, auth, queue, case, officer):
+    claimed = _claim(client, auth, queue)
+    assert claimed.status_code == 200
+    assert claimed.json()["reference"] == case.reference
+    assert claimed.json()["queue_entry"]["state"] == "in_review"
+    assert claimed.json()["queue_entry"]["held_by"] == officer.email
+    # holding a case: the same one again
+    assert _claim(client, auth, queue).json()["reference"] == case.reference
+    other = officer_in(queue)
+    assert _claim(client, bearer(other), queue).status_code == 204
+
+
+def test_claim_from_a_queue_one_does_not_belong_to_is_404(client, queue, case):
+    response = _claim(client, bearer(OfficerFactory()), queue)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_case_detail_has_the_explanation_an_etag_and_records_the_access(
+    client, auth, case, officer
+):
+    response = client.get(f"/api/v1/cases/{case.reference}/", **auth)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["screening"]["eligible"] is True
+    rule = body["screening"]["rules"][0]
+    assert set(rule["explanation"]) == {"en", "zh-hans"}
+    assert body["documents"]
+    assert body["snapshot"]
+    assert response["ETag"].startswith('"')
+    assert CaseAccess.objects.filter(officer=officer, application=case).count() == 1
+
+
+def test_deciding_needs_if_match_and_refuses_a_stale_one(client, auth, queue, case, settings):
+    settings.SECOND_REVIEW_APPROVAL_SHARE = 0
+    _claim(client, auth, queue)
+    etag = client.get(f"/api/v1/cases/{case.reference}/", **auth)["ETag"]
+    terms = services.default_visa_terms(case)
+    body = {
+        "outcome": "approve",
+        "valid_from": terms.valid_from.isoformat(),
+        "valid_until": terms.valid_until.isoformat(),
+        "entries": terms.entries,
+        "max_stay_days": 90,
+    }
+    url = f"/api/v1/cases/{case.reference}/decisions/"
+
+    missing = client.post(url, body, content_type="application/json", **auth)
+    assert missing.status_code == 428
+    assert missing.json()["code"] == "precondition_required"
+
+    stale = client.post(url, body, content_type="application/json", HTTP_IF_MATCH='"0000"', **auth)
+    assert stale.status_code == 412
+
+    done = client.post(url, body, content_type="application/json", HTTP_IF_MATCH=etag, **auth)
+    assert done.status_code == 201, done.json()
+    assert done.json()["state"] == "final"
+    assert Visa.objects.get(application=case).max_stay_days == 90
+
+
+def test_invalid_terms_are_422_with_errors_per_field(client, auth, queue, case):
+    _claim(client, auth, queue)
+    etag = client.get(f"/api/v1/cases/{case.reference}/", **auth)["ETag"]
+    terms = services.default_visa_terms(case)
+    response = client.post(
+        f"/api/v1/cases/{case.reference}/decisions/",
+        {
+            "outcome": "approve",
+            "valid_from": terms.valid_from.isoformat(),
+            "valid_until": (terms.valid_until + timedelta(days=30)).isoformat(),
+            "entries": "multiple",
+            "max_stay_days": 999,
+        },
+        content_type="application/json",
+        HTTP_IF_MATCH=etag,
+        **auth,
+    )
+    assert response.status_code == 422
+    assert set(response.json()["errors"]) == {"valid_until", "max_stay_days"}
+    assert not Decision.objects.exists()
+
+
+def test_a_refusal_is_confirmed_by_a_second_officer_through_the_api(
+    client, auth, queue, case, second_officer
+):
+    _claim(client, auth, queue)
+    etag = client.get(f"/api/v1/cases/{case.reference}/", **auth)["ETag"]
+    proposed = client.post(
+        f"/api/v1/cases/{case.reference}/decisions/",
+        {"outcome": "refuse", "reasons": ["criteria-not-met"]},
+        content_type="application/json",
+        HTTP_IF_MATCH=etag,
+        **auth,
+    ).json()
+    assert proposed["state"] == "awaiting_review"
+    review_url = f"/api/v1/decisions/{proposed['id']}/second-review/"
+
+    own = client.post(review_url, {"action": "confirm"}, content_type="application/json", **auth)
+    assert own.status_code == 403
+
+    confirmed = client.post(
+        review_url, {"action": "confirm"}, content_type="application/json", **bearer(second_officer)
+    )
+    assert confirmed.status_code == 200
+    assert confirmed.json()["state"] == "final"
+    assert confirmed.json()["reviewed_by"] == second_officer.email
+    case.refresh_from_db()
+    assert case.status == Status.REFUSED
+
+
+def test_notes_evidence_and_timeline(client, auth, queue, case):
+    _claim(client, auth, queue)
+    note = client.post(
+        f"/api/v1/cases/{case.reference}/notes/",
+        {"text": "Called the university."},
+        content_type="application/json",
+        **auth,
+    )
+    assert note.status_code == 201
+    assert [
+        n["text"] for n in client.get(f"/api/v1/cases/{case.reference}/notes/", **auth).json()
+    ] == ["Called the university."]
+    evidence = client.post(
+        f"/api/v1/cases/{case.reference}/evidence-requests/",
+        {
+            "items": ["Transcript"],
+            "message": "Please send the transcript.",
+            "due_on": (timezone.localdate() + timedelta(days=20)).isoformat(),
+        },
+        content_type="application/json",
+        **auth,
+    )
+    assert evidence.status_code == 201
+    case.refresh_from_db()
+    assert case.status == Status.EVIDENCE_REQUESTED
+    timeline = client.get(f"/api/v1/cases/{case.reference}/timeline/", **auth).json()
+    kinds = [event["kind"] for event in timeline["results"]]
+    assert kinds[0] == "created"
+    assert "note" in kinds
+
+
+def test_releasing_a_case_one_does_not_hold_is_a_409(client, auth, case):
+    response = client.post(f"/api/v1/cases/{case.reference}/release/", **auth)
+    assert response.status_code == 409
+    assert response.json()["detail"]
+
+
+def test_a_document_downloads_and_the_access_is_recorded(client, auth, case, officer):
+    document = case.documents.first()
+    response = client.get(f"/api/v1/cases/{case.reference}/documents/{document.public_id}/", **auth)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == document.file.open("rb").read()
+    assert CaseAccess.objects.filter(document=document, action="download").count() == 1
+
+
+def test_case_list_filters_and_pages_with_a_cursor(client, auth, queue, case):
+    queued_cases(queue, 60)
+    first = client.get("/api/v1/cases/", {"queue": queue.code, "page_size": 50}, **auth).json()
+    assert len(first["results"]) == 50
+    second = client.get(first["next"], **auth).json()
+    assert len(second["results"]) == 11
+    assert (
+        client.get("/api/v1/cases/", {"reference": case.reference}, **auth).json()["results"][0][
+            "reference"
+        ]
+        == case.reference
+    )
+    assert client.get("/api/v1/cases/", {"nationality": "NG"}, **auth).json()["results"]
+    assert not client.get("/api/v1/cases/", {"overdue": "true"}, **auth).json()["results"]
+    QueueEntry.objects.filter(application=case).update(due_at=timezone.now() - timedelta(days=1))
+    overdue = client.get("/api/v1/cases/", {"overdue": "true"}, **auth).json()["results"]
+    assert [c["reference"] for c in overdue] == [case.reference]
+
+
+def test_case_list_runs_a_fixed_number_of_queries(client, auth, queue, django_assert_num_queries):
+    queued_cases(queue, 5)
+    # token, the user's other tokens (expiry clean-up), client?, perms (2), the page: never per row
+    with django_assert_num_queries(6):
+        client.get("/api/v1/cases/", **auth)
+    queued_cases(queue, 40)
+    with django_assert_num_queries(6):
+        client.get("/api/v1/cases/", **auth)
+
+
+def test_cases_of_other_queues_stay_hidden(client, case):
+    outsider = bearer(OfficerFactory())
+    assert client.get(f"/api/v1/cases/{case.reference}/", **outsider).status_code == 404
+    assert client.get("/api/v1/cases/", **outsider).json()["results"] == []
+
+
+def test_applicants_and_clients_without_scope_are_refused(client, case):
+    applicant = bearer(ApplicantFactory())
+    assert client.get("/api/v1/cases/", **applicant).status_code == 403
+    border = api_client_create(name="Border", scopes=[Scope.VISAS_VERIFY])
+    assert client.get("/api/v1/queues/", **bearer(border.user)).status_code == 403
+    reader = api_client_create(name="Reader", scopes=[Scope.CASES_READ])
+    # a client sees only the applications it filed: none here
+    assert client.get("/api/v1/cases/", **bearer(reader.user)).json()["results"] == []
+    assert client.get(f"/api/v1/cases/{case.reference}/", **bearer(reader.user)).status_code == 404

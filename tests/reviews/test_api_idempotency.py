@@ -1,0 +1,91 @@
+"""Idempotency-Key on the API's POSTs: replayed, refused when reused, once under concurrency."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from ops.models import IdempotencyRecord
+from policy.models import ReviewQueue
+from reviews.models import CaseNote
+from tests.reviews.conftest import officer_in, queued_cases
+from tests.reviews.test_api import bearer
+
+
+def _note(client, auth, reference, text, key):
+    return client.post(
+        f"/api/v1/cases/{reference}/notes/",
+        {"text": text},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY=key,
+        **auth,
+    )
+
+
+@pytest.mark.django_db
+def test_a_repeat_replays_the_first_response_and_a_changed_body_is_refused(client, case, officer):
+    auth = bearer(officer)
+    first = _note(client, auth, case.reference, "Checked.", "key-1")
+    again = _note(client, auth, case.reference, "Checked.", "key-1")
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert CaseNote.objects.count() == 1
+
+    changed = _note(client, auth, case.reference, "Something else.", "key-1")
+    assert changed.status_code == 422
+    assert changed.json()["code"] == "idempotency_key_reused"
+    assert CaseNote.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_keys_belong_to_their_caller(client, case, officer, second_officer):
+    _note(client, bearer(officer), case.reference, "Mine.", "shared-key")
+    other = _note(client, bearer(second_officer), case.reference, "Mine.", "shared-key")
+    assert other.status_code == 201
+    assert "Idempotent-Replayed" not in other
+    assert CaseNote.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_failed_request_gives_its_key_up(client, case, officer):
+    auth = bearer(officer)
+    refused = _note(client, auth, case.reference, "   ", "retry-key")  # blank: 400/422
+    assert refused.status_code in (400, 422)
+    assert not IdempotencyRecord.objects.exists()
+    assert _note(client, auth, case.reference, "Now with text.", "retry-key").status_code == 201
+
+
+@pytest.mark.django_db
+def test_a_malformed_key_is_refused(client, case, officer):
+    response = _note(client, bearer(officer), case.reference, "x", "k" * 256)
+    assert response.status_code == 422
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_parallel_posts_with_one_key_create_one_record():
+    queue = ReviewQueue.objects.get(code="standard")
+    (case,) = queued_cases(queue, 1)
+    auth = bearer(officer_in(queue, with_totp=False))
+    barrier = threading.Barrier(20)
+    statuses: list[int] = []
+
+    def post() -> None:
+        try:
+            barrier.wait()
+            response = _note(Client(), auth, case.reference, "Once.", "parallel-key")
+            statuses.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert CaseNote.objects.filter(application=case).count() == 1
+    assert statuses == [201] * 20  # the others waited for the first, then replayed it
