@@ -216,6 +216,7 @@ class AuditFilterForm(forms.Form):
     actor = forms.EmailField(label=_("Done by (email)"), required=False)
     kind = forms.ChoiceField(label=_("Event"), required=False)
     before = forms.DateTimeField(required=False, widget=forms.HiddenInput)
+    before_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, kinds: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -228,3 +229,4 @@ class AccessLogFilterForm(forms.Form):
     reference = ReferenceField(label=_("Reference"), required=False, max_length=30)
     officer = forms.EmailField(label=_("Officer (email)"), required=False)
     before = forms.DateTimeField(required=False, widget=forms.HiddenInput)
+    before_id = forms.IntegerField(required=False, widget=forms.HiddenInput)

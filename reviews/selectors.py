@@ -267,10 +267,16 @@ class AuditFilters:
     reference: str = ""
     actor: int | None = None
     kind: str = ""
-    before: datetime | None = None  # keyset cursor: events strictly older than this
+    before: datetime | None = None  # keyset cursor (time, id): events older than this one
+    before_id: int | None = None
 
 
 AUDIT_PAGE = 100
+
+
+def _older_than(at: datetime, pk: int | None) -> Q:
+    """Rows after (at, pk) in newest-first order: the keyset cursor of the audit pages."""
+    return Q(at__lt=at) | Q(at=at, pk__lt=pk) if pk else Q(at__lt=at)
 
 
 def audit_events(*, filters: AuditFilters) -> list[TimelineEvent]:
@@ -294,7 +300,7 @@ def audit_events(*, filters: AuditFilters) -> list[TimelineEvent]:
     if filters.kind:
         events = events.filter(kind=filters.kind)
     if filters.before:
-        events = events.filter(at__lt=filters.before)
+        events = events.filter(_older_than(filters.before, filters.before_id))
     return list(events.order_by("-at", "-pk")[:AUDIT_PAGE])
 
 
@@ -303,6 +309,7 @@ def access_log(
     reference: str = "",
     officer_id: int | None = None,
     before: datetime | None = None,
+    before_id: int | None = None,
 ) -> list[CaseAccess]:
     """Who opened which case's personal data, newest first, one page."""
     rows = CaseAccess.objects.select_related("officer", "application", "document")
@@ -311,7 +318,7 @@ def access_log(
     if officer_id:
         rows = rows.filter(officer_id=officer_id)
     if before:
-        rows = rows.filter(at__lt=before)
+        rows = rows.filter(_older_than(before, before_id))
     return list(rows.order_by("-at", "-pk")[:AUDIT_PAGE])
 
 

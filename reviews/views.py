@@ -585,8 +585,9 @@ def _older_link(request: HttpRequest, rows: list[Any], at: str) -> str:
     """The query string of the next (older) page, or "" on the last page."""
     if len(rows) < selectors.AUDIT_PAGE:
         return ""
-    query = {k: v for k, v in request.GET.items() if k != "before" and v}
+    query = {k: v for k, v in request.GET.items() if k not in ("before", "before_id") and v}
     query["before"] = cast(datetime, getattr(rows[-1], at)).isoformat()
+    query["before_id"] = str(rows[-1].pk)  # rows with the same time are not skipped
     return "?" + urlencode(query)
 
 
@@ -608,6 +609,7 @@ def audit(request: OfficerRequest) -> HttpResponse:
                     actor=actor.pk if actor else None,
                     kind=data["kind"],
                     before=data["before"],
+                    before_id=data["before_id"],
                 )
             )
     context = {
@@ -618,7 +620,7 @@ def audit(request: OfficerRequest) -> HttpResponse:
             queues=selectors.queue_names() if events else {},
         ),
         "older": _older_link(request, events, "at"),
-        "filtered": any(v for k, v in request.GET.items() if k != "before"),
+        "filtered": any(v for k, v in request.GET.items() if k not in ("before", "before_id")),
     }
     return render(request, "reviews/audit.html", context)
 
@@ -639,11 +641,12 @@ def access_log(request: OfficerRequest) -> HttpResponse:
                 reference=data["reference"],
                 officer_id=officer.pk if officer else None,
                 before=data["before"],
+                before_id=data["before_id"],
             )
     context = {
         "form": form,
         "rows": rows,
         "older": _older_link(request, rows, "at"),
-        "filtered": any(v for k, v in request.GET.items() if k != "before"),
+        "filtered": any(v for k, v in request.GET.items() if k not in ("before", "before_id")),
     }
     return render(request, "reviews/access_log.html", context)

@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.files.base import ContentFile
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -932,6 +933,30 @@ def test_audit_pages_back_with_an_older_link(as_supervisor, case, monkeypatch):
 
     second = as_supervisor.get(reverse("reviews:audit") + older)
     assert [r.event for r in second.context["rows"]] == newest_first[2:4]
+
+
+def test_audit_pages_skip_no_event_that_shares_its_time_with_the_page_boundary(
+    as_supervisor, case, monkeypatch
+):
+    monkeypatch.setattr(selectors, "AUDIT_PAGE", 2)
+    moment = timezone.now()
+    with connection.cursor() as cursor:  # the table refuses UPDATE: insert events at one time
+        for kind in ("same-time-a", "same-time-b", "same-time-c"):
+            cursor.execute(
+                "INSERT INTO applications_timelineevent "
+                "(application_id, at, kind, from_status, to_status, message, public, data) "
+                "VALUES (%s, %s, %s, '', '', '', false, '{}')",
+                [case.pk, moment + timedelta(days=1), kind],
+            )
+    seen: list[str] = []
+    query = f"?reference={case.reference}"
+    for _page in range(5):
+        response = as_supervisor.get(reverse("reviews:audit") + query)
+        seen += [r.event.kind for r in response.context["rows"]]
+        query = response.context["older"]
+        if not query:
+            break
+    assert seen[:3] == ["same-time-c", "same-time-b", "same-time-a"]
 
 
 def test_audit_and_access_log_take_fixed_queries(
