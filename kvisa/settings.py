@@ -451,6 +451,7 @@ EVIDENCE_DEFAULT_DAYS = env.int("EVIDENCE_DEFAULT_DAYS", default=30)
 EVIDENCE_MAX_ITEMS = 10
 # A final decision whose letter is still missing after this long is re-sent to the workers.
 LETTER_STUCK_AFTER_SECONDS = env.int("LETTER_STUCK_AFTER_SECONDS", default=300)
+LETTER_SWEEP_DAYS = env.int("LETTER_SWEEP_DAYS", default=7)
 # A CJK font file for the PDF letters when the system has none (scripts/fonts.py fetches one
 # into .fonts/ on a machine without Debian's fonts-noto-cjk).
 LETTER_CJK_FONT_FILE = env.str(

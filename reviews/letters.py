@@ -218,8 +218,13 @@ def decisions_without_letter(*, now: datetime | None = None, limit: int = 500) -
     never announced: what the sweeper re-enqueues (a lost message, a crashed worker)."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.LETTER_STUCK_AFTER_SECONDS)
+    # Only recent decisions (decision_recent_final_idx): an older one without a letter has been
+    # swept hundreds of times already and needs a person, not another retry.
+    window = now - timedelta(days=settings.LETTER_SWEEP_DAYS)
     return list(
-        Decision.objects.filter(state=Decision.State.FINAL, final_at__lt=cutoff)
+        Decision.objects.filter(
+            state=Decision.State.FINAL, final_at__lt=cutoff, final_at__gte=window
+        )
         .filter(Q(letter__isnull=True) | Q(letter__notified_at__isnull=True))
         .order_by("final_at", "pk")
         .values_list("pk", flat=True)[:limit]

@@ -134,6 +134,10 @@ class Decision(models.Model):
                 condition=Q(state="awaiting_review"),
                 name="decision_awaiting_idx",
             ),
+            # The letter sweeper looks at recent final decisions only.
+            models.Index(
+                fields=["final_at"], condition=Q(state="final"), name="decision_recent_final_idx"
+            ),
         ]
 
     def __str__(self) -> str:

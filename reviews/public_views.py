@@ -18,28 +18,12 @@ from django_countries import countries
 from accounts.models import User
 from applications.selectors import application_of
 from kvisa.ratelimit import allow, client_ip
+from reviews import selectors
 from reviews.models import Visa
 from reviews.services import visa_is_valid
 
 # secrets.token_urlsafe(32) makes 43 characters; anything else is refused before the database.
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-def _visa_by_token(token: str) -> Visa | None:
-    # Only what the page shows is read (never the passport digest).
-    return (
-        Visa.objects.filter(verification_token=token)
-        .only(
-            "valid_from",
-            "valid_until",
-            "entries",
-            "max_stay_days",
-            "holder_name",
-            "holder_nationality",
-            "revoked_at",
-        )
-        .first()
-    )
 
 
 def _visa_state(visa: Visa) -> str:
@@ -69,7 +53,7 @@ def visa_verify(request: HttpRequest, token: str) -> HttpResponse:
         context["rate_limited"] = True
         status = 429
     else:
-        visa = _visa_by_token(token) if TOKEN_PATTERN.fullmatch(token) else None
+        visa = selectors.visa_by_token(token=token) if TOKEN_PATTERN.fullmatch(token) else None
         if visa is None:
             status = 404
         else:

@@ -415,6 +415,24 @@ def decision_for_officer(*, officer: User, decision_id: Any) -> Decision:
     return decision
 
 
+def visa_by_token(*, token: str) -> Visa | None:
+    """The visa behind a verification link; only what the public page shows is read (never
+    the passport digest)."""
+    return (
+        Visa.objects.filter(verification_token=token)
+        .only(
+            "valid_from",
+            "valid_until",
+            "entries",
+            "max_stay_days",
+            "holder_name",
+            "holder_nationality",
+            "revoked_at",
+        )
+        .first()
+    )
+
+
 def visa_for_border_check(*, number: str, passport_number: str) -> Visa | None:
     """The visa with this number whose holder's passport is this one, else None (one answer
     for an unknown number and a wrong passport, so neither can be probed separately)."""

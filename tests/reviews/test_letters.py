@@ -274,6 +274,9 @@ def test_the_sweeper_finds_a_final_decision_without_a_letter_only_after_the_dela
     assert letters.decisions_without_letter(now=final_at + timedelta(seconds=299)) == []
     assert letters.decisions_without_letter(now=final_at + timedelta(seconds=301)) == [decision.pk]
     assert letters.decisions_without_letter(now=final_at + timedelta(days=1), limit=0) == []
+    # past the sweep window it is left to a person (the admin lists letters and decisions)
+    beyond = final_at + timedelta(days=settings.LETTER_SWEEP_DAYS, seconds=1)
+    assert letters.decisions_without_letter(now=beyond) == []
 
     letters.letter_issue(decision_id=decision.pk)
     assert letters.decisions_without_letter(now=final_at + timedelta(days=1)) == []
