@@ -411,6 +411,14 @@ class EvidenceAnswerForm(forms.Form):
     attachments = MultipleFileField(label=_("Files (PDF, JPEG or PNG)"), required=False)
 
 
+class ReviewRequestForm(forms.Form):
+    text = forms.CharField(
+        label=_("Which part of the decision is wrong, and why"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=5000,
+    )
+
+
 class StatusLookupForm(forms.Form):
     reference = forms.CharField(
         label=_("Reference number"), max_length=30, help_text=_("For example KV-2026-0001234-6.")

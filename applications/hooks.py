@@ -34,3 +34,6 @@ evidence_answered = Hook()
 # Called inside application_withdraw's transaction with application=… and actor=…, after the
 # case has become `withdrawn`: its queue entry and any decision in flight end with it.
 withdrawn = Hook()
+# Called inside review_request_create's transaction with application=… and request=…: the
+# officer side tells its supervisors.
+review_requested = Hook()

@@ -437,3 +437,23 @@ class EvidenceResponse(models.Model):
 
     def __str__(self) -> str:
         return f"answer to {self.request_id}"
+
+
+class ReviewRequest(models.Model):
+    """The applicant's request for an administrative review of a refusal (one per case)."""
+
+    application = models.OneToOneField(
+        Application, on_delete=models.CASCADE, related_name="review_request"
+    )
+    text = models.TextField(_("why the decision is wrong"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("request for administrative review")
+        verbose_name_plural = _("requests for administrative review")
+
+    def __str__(self) -> str:
+        return f"review request on {self.application_id}"

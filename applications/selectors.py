@@ -26,7 +26,7 @@ def applicant_dashboard(user: User) -> QuerySet[Application]:
     # reviews: the dashboard shows a decided application's visa and letter in constant queries.
     return (
         applications_of(user)
-        .select_related("policy_version", "visa")
+        .select_related("policy_version", "visa", "review_request")
         .prefetch_related("letters")
         .order_by("-created_at")
     )
@@ -46,7 +46,9 @@ def application_of(user: User, public_id: UUID | str) -> Application:
             "evidence_requests",
             "letters",
         )
-        .select_related("employer_institution", "post_field", "policy_version", "visa")
+        .select_related(
+            "employer_institution", "post_field", "policy_version", "visa", "review_request"
+        )
     )
     try:
         return queryset.get(public_id=public_id)

@@ -6,6 +6,7 @@ in the same transaction and queues side effects (emails, screening) only after c
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +29,7 @@ from applications.models import (
     DocumentKind,
     EvidenceRequest,
     EvidenceResponse,
+    ReviewRequest,
     Status,
     TimelineEvent,
 )
@@ -333,6 +335,45 @@ def evidence_answer(
     # In this transaction: the case is back in a queue, or the answer is not saved at all.
     hooks.evidence_answered(application=application, actor=actor)
     return response
+
+
+REVIEW_REQUEST_MAX_LENGTH = 5000
+
+
+def review_request_deadline(application: Application) -> date | None:
+    """The last day a refused applicant may ask for an administrative review."""
+    if application.status != Status.REFUSED or application.decided_at is None:
+        return None
+    decided_on = timezone.localdate(application.decided_at)
+    return decided_on + timedelta(days=settings.REVIEW_REQUEST_DAYS)
+
+
+@transaction.atomic
+def review_request_create(*, application: Application, actor: User, text: str) -> ReviewRequest:
+    """The applicant asks for an administrative review of a refusal, once, within the period
+    the refusal letter gives (settings.REVIEW_REQUEST_DAYS from the decision)."""
+    locked = _locked(application)
+    deadline = review_request_deadline(locked)
+    if deadline is None:
+        raise Conflict(_("Only a refused application can be reviewed."))
+    if ReviewRequest.objects.filter(application=locked).exists():
+        raise Conflict(_("You have already asked for a review of this decision."))
+    if timezone.localdate() > deadline:
+        raise Conflict(
+            _("The period to ask for a review ended on %(date)s.") % {"date": deadline.isoformat()}
+        )
+    text = text.strip()
+    if not text:
+        raise ValidationFailed(_("Say which part of the decision you think is wrong, and why."))
+    if len(text) > REVIEW_REQUEST_MAX_LENGTH:
+        raise ValidationFailed(
+            _("Your request can be at most %(max)s characters long.")
+            % {"max": REVIEW_REQUEST_MAX_LENGTH}
+        )
+    request = ReviewRequest.objects.create(application=locked, text=text, created_by=actor)
+    timeline_record(application=locked, kind="review_requested", actor=actor, public=True)
+    hooks.review_requested(application=locked, request=request)
+    return request
 
 
 def confirmation_send(*, application: Application) -> bool:

@@ -21,4 +21,5 @@ urlpatterns = [
         name="document_delete",
     ),
     path("<uuid:public_id>/evidence/<uuid:request_id>/", views.evidence_answer, name="evidence"),
+    path("<uuid:public_id>/review-request/", views.review_request, name="review_request"),
 ]

@@ -29,6 +29,7 @@ from applications.forms import (
     STEP_FORMS,
     DegreeForm,
     EvidenceAnswerForm,
+    ReviewRequestForm,
     StatusLookupForm,
     SubmitForm,
     TravelForm,
@@ -36,7 +37,7 @@ from applications.forms import (
     WithdrawForm,
 )
 from applications.models import Application, Degree, DocumentKind
-from kvisa.errors import DomainError
+from kvisa.errors import DomainError, ValidationFailed
 from kvisa.ratelimit import allow, client_ip
 from policy.selectors import policy_in_force
 
@@ -345,6 +346,41 @@ def evidence_answer(request: AuthedRequest, public_id: UUID, request_id: UUID) -
         request,
         "applications/evidence.html",
         {"evidence": evidence, "application": evidence.application, "form": form},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_request(request: AuthedRequest, public_id: UUID) -> HttpResponse:
+    """Ask for an administrative review of a refusal (the refusal letter points here)."""
+    application = selectors.application_of(request.user, public_id)
+    deadline = services.review_request_deadline(application)
+    if deadline is None or hasattr(application, "review_request"):
+        return redirect("applications:detail", public_id=public_id)
+    form = ReviewRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.review_request_create(
+                application=application, actor=request.user, text=form.cleaned_data["text"]
+            )
+        except ValidationFailed as exc:
+            form.add_error("text", exc.message)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect("applications:detail", public_id=public_id)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Your request for a review was sent. A supervisor who did not take the "
+                    "decision will look at your case, and you will be told the outcome."
+                ),
+            )
+            return redirect("applications:detail", public_id=public_id)
+    return render(
+        request,
+        "applications/review_request.html",
+        {"application": application, "form": form, "deadline": deadline},
     )
 
 

@@ -11,3 +11,4 @@ class ReviewsConfig(AppConfig):
         from reviews import services
 
         hooks.withdrawn.connect(services.decisions_cancel_after_withdrawal)
+        hooks.review_requested.connect(services.review_request_notify)

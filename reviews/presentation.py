@@ -45,6 +45,7 @@ KIND_LABELS: dict[str, Promise] = {
     "second_review_confirmed": gettext_lazy("Decision confirmed by a second officer"),
     "second_review_sent_back": gettext_lazy("Decision sent back by the second officer"),
     "visa_issued": gettext_lazy("Visa issued"),
+    "review_requested": gettext_lazy("The applicant asked for an administrative review"),
     "letter_issued": gettext_lazy("Decision letter issued"),
     "letter_sent": gettext_lazy("Decision letter sent to the applicant"),
 }

@@ -705,3 +705,31 @@ def decisions_cancel_after_withdrawal(*, application: Application, actor: User |
     Decision.objects.filter(application=application, state=Decision.State.AWAITING_REVIEW).update(
         state=Decision.State.CANCELLED
     )
+
+
+# --- Administrative review requests ------------------------------------------------------------
+
+
+def review_request_notify(*, application: Application, request: Any) -> None:
+    """The `applications.hooks.review_requested` handler: tell the supervisors, after commit."""
+    from django.core.mail import send_mail
+
+    from accounts.models import Role
+
+    reference = application.reference or ""
+
+    def tell() -> None:
+        recipients = list(
+            User.objects.filter(groups__name=Role.SUPERVISOR, is_active=True).values_list(
+                "email", flat=True
+            )
+        )
+        if recipients:
+            send_mail(
+                f"Review requested / 申请复核: {reference}",
+                f"{reference}\n{settings.SITE_URL}/workspace/cases/{reference}/\n",
+                settings.DEFAULT_FROM_EMAIL,
+                recipients,
+            )
+
+    transaction.on_commit(tell)
