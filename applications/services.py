@@ -38,6 +38,8 @@ from applications.reference import next_reference
 from applications.scanning import get_scanner
 from applications.uploads import validate_upload
 from kvisa.errors import Conflict, ValidationFailed
+from ops.events import event_emit
+from ops.models import EventType
 from ops.queueing import enqueue_on_commit
 from policy.selectors import policy_in_force
 
@@ -276,6 +278,16 @@ def application_submit(
     locked.snapshot = application_answers(locked)
     locked.save()
     submitted = application_transition(application=locked, to=Status.SUBMITTED, actor=actor)
+    event_emit(
+        type=EventType.APPLICATION_SUBMITTED,
+        application_id=submitted.pk,
+        payload={
+            "application": str(submitted.public_id),
+            "reference": submitted.reference,
+            "status": submitted.status,
+            "submitted_at": submitted.submitted_at,
+        },
+    )
 
     from applications.tasks import application_submitted
 

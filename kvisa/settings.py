@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "applications",
     "screening",
     "reviews",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -346,6 +347,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name for the event types, whether a field lists several (events) or names one (type).
+    "ENUM_NAME_OVERRIDES": {"WebhookEventTypeEnum": "ops.models.EventType"},
 }
 
 # --- Celery -----------------------------------------------------------------------------------
@@ -400,6 +403,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reviews.tasks.letters_sweep",
         "schedule": timedelta(minutes=5),
         "options": {"expire_seconds": 300},
+    },
+    # The outbox sweeper: events whose after-commit dispatch never ran (broker down, worker
+    # restarted) are dispatched within seconds.
+    "integrations-outbox-dispatch": {
+        "task": "integrations.tasks.outbox_dispatch",
+        "schedule": timedelta(seconds=10),
+        "options": {"expire_seconds": 10},
+    },
+    # Webhook retries live in the database (next_attempt_at), not in countdown messages, so
+    # they survive worker restarts and Redis's visibility timeout.
+    "integrations-webhooks-retry-due": {
+        "task": "integrations.tasks.webhooks_retry_due",
+        "schedule": timedelta(seconds=30),
+        "options": {"expire_seconds": 30},
     },
     "ops-clear-expired-sessions": {
         "task": "ops.tasks.clear_expired_sessions",
@@ -460,6 +477,23 @@ LETTER_CJK_FONT_FILE = env.str(
 # A refused applicant may ask for an administrative review within this many days of the date
 # of the refusal letter (the letter prints the last day).
 REVIEW_REQUEST_DAYS = env.int("REVIEW_REQUEST_DAYS", default=28)
+
+# --- Webhooks (integrations) ------------------------------------------------------------------
+# Endpoints must be https in production. Hosts must resolve to public addresses (no loopback,
+# private, link-local, multicast, reserved or unspecified ones: no requests into our own
+# network), checked at registration and again before every delivery; WEBHOOKS_ALLOWED_HOSTS
+# names hosts exempt from that check (a receiver on the internal network, a test double).
+WEBHOOKS_ALLOW_HTTP = env.bool("WEBHOOKS_ALLOW_HTTP", default=not PRODUCTION)
+WEBHOOKS_ALLOWED_HOSTS = [h.lower() for h in env.list("WEBHOOKS_ALLOWED_HOSTS", default=[])]
+WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=5)
+# Retries after a failed attempt: BACKOFF * 2^(attempt-1), at most BACKOFF_MAX, ±10 % jitter.
+WEBHOOKS_BACKOFF_SECONDS = env.int("WEBHOOKS_BACKOFF_SECONDS", default=30)
+WEBHOOKS_BACKOFF_MAX_SECONDS = env.int("WEBHOOKS_BACKOFF_MAX_SECONDS", default=6 * 3600)
+WEBHOOKS_MAX_ATTEMPTS = env.int("WEBHOOKS_MAX_ATTEMPTS", default=8)
+# An endpoint is disabled (and its client emailed) after this many failed attempts in a row
+# across its messages; more than one message's attempts, so one bad event alone never does it.
+WEBHOOKS_DISABLE_AFTER = env.int("WEBHOOKS_DISABLE_AFTER", default=20)
+WEBHOOKS_DISPATCH_BATCH = env.int("WEBHOOKS_DISPATCH_BATCH", default=500)
 
 
 # --- Data protection (applications.crypto, applications.uploads, applications.scanning) ------

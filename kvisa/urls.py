@@ -19,6 +19,7 @@ urlpatterns = [
     path("workspace/", include("reviews.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("reviews.api_urls")),
+    path("api/v1/", include("integrations.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -1,10 +1,14 @@
-"""Infrastructure records shared by every API: idempotency keys."""
+"""Infrastructure records shared by every app: idempotency keys, the transactional outbox."""
 
 from __future__ import annotations
+
+import uuid
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class IdempotencyRecord(models.Model):
@@ -31,3 +35,50 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner_id}:{self.key}"
+
+
+class EventType(models.TextChoices):
+    """What the outbox records (and what webhook endpoints subscribe to)."""
+
+    APPLICATION_SUBMITTED = "application.submitted", _("Application submitted")
+    CASE_EVIDENCE_REQUESTED = "case.evidence_requested", _("Evidence requested")
+    CASE_DECIDED = "case.decided", _("Case decided")
+    VISA_ISSUED = "visa.issued", _("Visa issued")
+
+
+class OutboxEvent(models.Model):
+    """Something that happened, written in the same transaction as the change itself.
+
+    The transactional outbox: an event exists if and only if its change committed, and a
+    dispatcher (integrations.tasks.outbox_dispatch, run after commit and by beat as a
+    sweeper) turns it into webhook messages and stamps ``dispatched_at``. ``application_id``
+    is a plain integer, not a foreign key, so ops stays below every other app. The payload
+    holds ids, the reference, statuses and dates, never personal data.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    type = models.CharField(max_length=40, choices=EventType.choices)
+    application_id = models.BigIntegerField(null=True, blank=True)
+    payload = models.JSONField(encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outbox event")
+        verbose_name_plural = _("outbox events")
+        indexes = [
+            # The dispatcher's only query: the oldest events not dispatched yet.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(dispatched_at__isnull=True),
+                name="ops_outbox_undispatched",
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(type__in=EventType.values), name="ops_outbox_type_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.public_id}"

@@ -30,6 +30,8 @@ from applications.notifications import send_applicant_email
 from applications.reference import check_digit
 from applications.services import application_transition, timeline_record
 from kvisa.errors import Conflict, Forbidden, ValidationFailed
+from ops.events import event_emit
+from ops.models import EventType
 from ops.queueing import enqueue_on_commit
 from policy.models import ReviewQueue
 from policy.selectors import policy_in_force
@@ -377,6 +379,18 @@ def evidence_request_create(
         data={"evidence_request": str(request.public_id), "due_at": request.due_at.isoformat()},
     )
     queue_entry_pause(application=locked, actor=officer)
+    # The items and message are free text about the applicant: they stay out of the event.
+    event_emit(
+        type=EventType.CASE_EVIDENCE_REQUESTED,
+        application_id=locked.pk,
+        payload={
+            "application": str(locked.public_id),
+            "reference": locked.reference,
+            "status": Status.EVIDENCE_REQUESTED,
+            "evidence_request": str(request.public_id),
+            "due_at": request.due_at,
+        },
+    )
     transaction.on_commit(
         lambda: send_applicant_email(
             application=locked, template="evidence_requested", extra={"request": request}
@@ -633,11 +647,23 @@ def _finalise(
     decision.final_at = timezone.now()
     decision.save(update_fields=["state", "final_at"])
     approved = decision.outcome == Decision.Outcome.APPROVE
-    application_transition(
+    decided = application_transition(
         application=application,
         to=Status.APPROVED if approved else Status.REFUSED,
         actor=actor,
         data={"decision": str(decision.public_id)},
+    )
+    event_emit(
+        type=EventType.CASE_DECIDED,
+        application_id=decided.pk,
+        payload={
+            "application": str(decided.public_id),
+            "reference": decided.reference,
+            "status": decided.status,
+            "decision": str(decision.public_id),
+            "outcome": decision.outcome,
+            "decided_at": decided.decided_at,
+        },
     )
     entry.state = QueueEntry.State.DONE
     entry.claimed_by = None
@@ -677,7 +703,7 @@ def visa_issue(*, decision: Decision, application: Application) -> Visa:
     assert decision.valid_from
     assert decision.valid_until
     assert decision.max_stay_days
-    return Visa.objects.create(
+    visa = Visa.objects.create(
         application=application,
         decision=decision,
         number=_next_visa_number(),
@@ -690,6 +716,19 @@ def visa_issue(*, decision: Decision, application: Application) -> Visa:
         passport_digest=application.passport_digest,
         verification_token=secrets.token_urlsafe(32),
     )
+    # For border systems: the visa's terms, never the holder's name or passport.
+    event_emit(
+        type=EventType.VISA_ISSUED,
+        application_id=application.pk,
+        payload={
+            "visa_number": visa.number,
+            "valid_from": visa.valid_from,
+            "valid_until": visa.valid_until,
+            "entries": visa.entries,
+            "max_stay_days": visa.max_stay_days,
+        },
+    )
+    return visa
 
 
 def visa_is_valid(visa: Visa, *, today: date | None = None) -> bool:

@@ -30,7 +30,8 @@ def test_submit_gives_reference_snapshot_and_timeline(draft, django_capture_on_c
         submitted = services.application_submit(
             application=draft, actor=draft.applicant, signature_name="amara  chidi okafor"
         )
-    assert len(callbacks) == 1  # the hand-off to the pipeline is queued only after commit
+    # the hand-offs to the pipeline and to the outbox dispatcher are queued only after commit
+    assert len(callbacks) == 2
     assert submitted.status == Status.SUBMITTED
     year, _ = parse_reference(submitted.reference)
     assert year == submitted.submitted_at.year
