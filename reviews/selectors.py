@@ -105,8 +105,14 @@ def queue_entries(
 
 
 def visible_cases(*, officer: User) -> QuerySet[Application]:
-    """Every application the officer may open (no drafts, ever)."""
+    """Every application the caller may open (no drafts, ever): a supervisor all, an officer
+    those of their queues, an integration client only those it filed."""
     cases = Application.objects.exclude(status=Status.DRAFT).exclude(reference=None)
+    client = getattr(officer, "api_client", None)
+    if client is not None:
+        # "filing" is integrations.ApplicationFiling's relation, named without importing the
+        # app above this one.
+        return cases.filter(filing__client=client)
     if officer.is_supervisor:
         return cases
     return cases.filter(queue_entry__queue__members=officer)

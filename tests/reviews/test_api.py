@@ -241,3 +241,18 @@ def test_applicants_and_clients_without_scope_are_refused(client, case):
     # a client sees only the applications it filed: none here
     assert client.get("/api/v1/cases/", **bearer(reader.user)).json()["results"] == []
     assert client.get(f"/api/v1/cases/{case.reference}/", **bearer(reader.user)).status_code == 404
+
+
+def test_a_client_sees_the_applications_it_filed_and_no_other(client, case, queue):
+    from integrations.models import ApplicationFiling
+
+    (other,) = queued_cases(queue, 1)
+    reader = api_client_create(name="University", scopes=[Scope.CASES_READ])
+    ApplicationFiling.objects.create(client=reader, application=case)
+    auth = bearer(reader.user)
+    listed = client.get("/api/v1/cases/", **auth).json()["results"]
+    assert [c["reference"] for c in listed] == [case.reference]
+    assert client.get(f"/api/v1/cases/{case.reference}/", **auth).status_code == 200
+    assert client.get(f"/api/v1/cases/{other.reference}/", **auth).status_code == 404
+    # reading is not working: a client cannot claim or decide
+    assert client.post(f"/api/v1/queues/{queue.code}/claim/", **auth).status_code == 403
