@@ -47,8 +47,8 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 
 def api_client_of(request: Any) -> ApiClient | None:
     """The integration client making this request, if it is one."""
-    if not isinstance(getattr(request, "auth", None), ApiToken):
-        return None
+    if not isinstance(getattr(request, "auth", None), ApiToken) or not request.user.is_api_client:
+        return None  # an officer's token: no client to look up
     client = getattr(request.user, "api_client", None)
     return client if isinstance(client, ApiClient) else None
 

@@ -24,6 +24,8 @@ class Role(models.TextChoices):
 # Access is decided on these permissions (granted to groups in migrations), never on group
 # names, so superusers and the admin group work cases too without a second rule.
 WORK_CASES = "accounts.work_cases"
+# Integration clients' users: never a mailbox, never a login (.invalid is reserved, RFC 2606).
+API_CLIENT_EMAIL_DOMAIN = "clients.kvisa.invalid"
 SUPERVISE_CASES = "accounts.supervise_cases"
 
 
@@ -97,6 +99,12 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
     def is_officer(self) -> bool:
         """Works cases: whoever holds accounts.work_cases (officer, supervisor, admin)."""
         return self.has_perm(WORK_CASES)
+
+    @property
+    def is_api_client(self) -> bool:
+        """The user an integration client acts through (accounts.services.api_client_create);
+        told by its address, so asking costs no query."""
+        return self.email.endswith("@" + API_CLIENT_EMAIL_DOMAIN)
 
     @property
     def is_supervisor(self) -> bool:

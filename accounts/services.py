@@ -13,10 +13,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from knox.settings import knox_settings
 
-from accounts.models import ApiClient, ApiToken, Role, Scope, User
-
-# Client users' addresses: never a mailbox, never a login (.invalid is reserved, RFC 2606).
-API_CLIENT_EMAIL_DOMAIN = "clients.kvisa.invalid"
+from accounts.models import API_CLIENT_EMAIL_DOMAIN, ApiClient, ApiToken, Role, Scope, User
 
 # The admin site is where these roles look up (supervisor) or manage (admin) accounts; what
 # they may do there is still decided by their group's permissions (migration 0003).

@@ -232,7 +232,10 @@ def application_transition(
         locked.withdrawn_at = now
     elif to in (Status.APPROVED, Status.REFUSED):
         locked.decided_at = now
-    locked.save()
+    # Only what a transition changes: a full save would rewrite (and re-encrypt) every column.
+    locked.save(
+        update_fields=["status", "submitted_at", "withdrawn_at", "decided_at", "updated_at"]
+    )
     timeline_record(
         application=locked,
         kind="status",

@@ -108,7 +108,7 @@ def visible_cases(*, officer: User) -> QuerySet[Application]:
     """Every application the caller may open (no drafts, ever): a supervisor all, an officer
     those of their queues, an integration client only those it filed."""
     cases = Application.objects.exclude(status=Status.DRAFT).exclude(reference=None)
-    client = getattr(officer, "api_client", None)
+    client = getattr(officer, "api_client", None) if officer.is_api_client else None
     if client is not None:
         # "filing" is integrations.ApplicationFiling's relation, named without importing the
         # app above this one.

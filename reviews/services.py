@@ -158,7 +158,13 @@ def case_claim_next(*, officer: User, queue: ReviewQueue) -> QueueEntry | None:
     # otherwise turn the race into an error instead of an answer.
     User.objects.select_for_update().filter(pk=officer.pk).values_list("pk").get()
     now = timezone.now()
-    held = held_entry(officer=officer)
+    # Most claims find nothing held: ask by key first, load the held case only when there is one.
+    held_pk = (
+        QueueEntry.objects.filter(claimed_by=officer, state=QueueEntry.State.IN_REVIEW)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    held = held_entry(officer=officer) if held_pk is not None else None
     if held is not None:
         QueueEntry.objects.filter(pk=held.pk).update(lease_expires_at=_lease_until(now))
         held.lease_expires_at = _lease_until(now)

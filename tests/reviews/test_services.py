@@ -459,3 +459,11 @@ def test_audit_rows_cannot_be_rewritten(case, officer):
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM reviews_caseaccess WHERE action = 'case_file'")
         assert cursor.fetchone() == (1,)
+
+
+def test_the_queue_table_is_vacuumed_after_a_fixed_number_of_dead_rows():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'screening_queueentry'")
+        (options,) = cursor.fetchone()
+    assert "autovacuum_vacuum_scale_factor=0" in options
+    assert "autovacuum_vacuum_threshold=10000" in options
