@@ -23,9 +23,9 @@ from accounts.api_auth import api_client_of
 from accounts.models import ApiClient
 from integrations import selectors, services
 from integrations.models import WebhookEndpoint, WebhookMessage
+from kvisa.schema import problems
 from ops.idempotency import idempotent
 from ops.models import EventType
-from reviews.apis import PROBLEM
 
 
 class IsIntegrationClient(BasePermission):
@@ -87,7 +87,7 @@ class WebhookEndpointListApi(ListAPIView):
 
     @extend_schema(
         operation_id="webhooks_endpoints_list",
-        responses={200: WebhookEndpointSerializer(many=True), 401: PROBLEM, 403: PROBLEM},
+        responses={200: WebhookEndpointSerializer(many=True), **problems(401, 403)},
         tags=["webhooks"],
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -98,10 +98,7 @@ class WebhookEndpointListApi(ListAPIView):
         request=WebhookEndpointCreateInputSerializer,
         responses={
             201: WebhookEndpointCreateOutputSerializer,
-            400: PROBLEM,
-            401: PROBLEM,
-            403: PROBLEM,
-            422: PROBLEM,
+            **problems(400, 401, 403, 422),
         },
         examples=[
             OpenApiExample(
@@ -144,7 +141,7 @@ class WebhookEndpointDetailApi(APIView):
 
     @extend_schema(
         operation_id="webhooks_endpoints_retrieve",
-        responses={200: WebhookEndpointSerializer, 401: PROBLEM, 403: PROBLEM, 404: PROBLEM},
+        responses={200: WebhookEndpointSerializer, **problems(401, 403, 404)},
         tags=["webhooks"],
     )
     def get(self, request: Request, endpoint_id: Any) -> Response:
@@ -155,11 +152,7 @@ class WebhookEndpointDetailApi(APIView):
         request=WebhookEndpointUpdateInputSerializer,
         responses={
             200: WebhookEndpointSerializer,
-            400: PROBLEM,
-            401: PROBLEM,
-            403: PROBLEM,
-            404: PROBLEM,
-            422: PROBLEM,
+            **problems(400, 401, 403, 404, 422),
         },
         examples=[OpenApiExample("Re-enable", value={"is_active": True}, request_only=True)],
         tags=["webhooks"],
@@ -175,9 +168,7 @@ class WebhookEndpointDetailApi(APIView):
         operation_id="webhooks_endpoints_destroy",
         responses={
             204: OpenApiResponse(description="Deleted, with its delivery log."),
-            401: PROBLEM,
-            403: PROBLEM,
-            404: PROBLEM,
+            **problems(401, 403, 404),
         },
         tags=["webhooks"],
     )
@@ -228,9 +219,7 @@ class WebhookMessageListApi(ListAPIView):
         operation_id="webhooks_endpoints_messages_list",
         responses={
             200: WebhookMessageSerializer(many=True),
-            401: PROBLEM,
-            403: PROBLEM,
-            404: PROBLEM,
+            **problems(401, 403, 404),
         },
         tags=["webhooks"],
     )
@@ -248,10 +237,7 @@ class WebhookMessageRedeliverApi(APIView):
         request=None,
         responses={
             202: WebhookMessageSerializer,
-            401: PROBLEM,
-            403: PROBLEM,
-            404: PROBLEM,
-            409: PROBLEM,
+            **problems(401, 403, 404, 409),
         },
         tags=["webhooks"],
     )

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import serializers
 
+from kvisa.errors import PROBLEM_CONTENT_TYPE
 from ops.idempotency import IDEMPOTENCY_KEY
 
 
@@ -17,3 +20,26 @@ class KvisaAutoSchema(AutoSchema):
         if self.method == "POST":
             parameters.append(IDEMPOTENCY_KEY)
         return parameters
+
+
+PROBLEM = OpenApiResponse(
+    response=inline_serializer(
+        "Problem",
+        {
+            "type": serializers.CharField(),
+            "title": serializers.CharField(),
+            "status": serializers.IntegerField(),
+            "code": serializers.CharField(help_text="Stable machine-readable error code."),
+            "detail": serializers.CharField(),
+            "errors": serializers.DictField(
+                required=False, help_text="Field name → messages, for invalid input."
+            ),
+        },
+    ),
+    description="RFC 9457 problem details.",
+)
+
+
+def problems(*statuses: int) -> dict[Any, OpenApiResponse]:
+    """The error responses of an operation, each as application/problem+json."""
+    return {(status, PROBLEM_CONTENT_TYPE): PROBLEM for status in statuses}

@@ -476,6 +476,9 @@ LETTER_CJK_FONT_FILE = env.str(
 )
 # A refused applicant may ask for an administrative review within this many days of the date
 # of the refusal letter (the letter prints the last day).
+# Statistics (reviews.statistics): counts below this are suppressed; how long they are cached.
+STATS_MIN_COUNT = env.int("STATS_MIN_COUNT", default=10)
+STATS_CACHE_SECONDS = env.int("STATS_CACHE_SECONDS", default=600)
 REVIEW_REQUEST_DAYS = env.int("REVIEW_REQUEST_DAYS", default=28)
 
 # --- Webhooks (integrations) ------------------------------------------------------------------

@@ -28,6 +28,7 @@ urlpatterns = [
         name="api-case-decisions",
     ),
     path("visas/verify/", apis.VisaVerifyApi.as_view(), name="api-visa-verify"),
+    path("stats/", apis.StatisticsApi.as_view(), name="api-statistics"),
     path(
         "decisions/<uuid:decision_id>/second-review/",
         apis.SecondReviewApi.as_view(),

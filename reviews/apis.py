@@ -22,7 +22,6 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    inline_serializer,
 )
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -35,6 +34,7 @@ from accounts.api_auth import scope_required
 from accounts.models import Scope, User
 from applications.models import Application, Status, TimelineEvent
 from kvisa.errors import PreconditionFailed, PreconditionRequired
+from kvisa.schema import problems
 from ops.idempotency import idempotent
 from reviews import selectors, services
 from reviews.models import CaseAccess, Decision, Entries
@@ -43,20 +43,6 @@ from screening.models import QueueEntry
 READ = scope_required(Scope.CASES_READ)
 DECIDE = scope_required(Scope.CASES_DECIDE)
 
-PROBLEM = OpenApiResponse(
-    response=inline_serializer(
-        "Problem",
-        {
-            "type": serializers.CharField(),
-            "title": serializers.CharField(),
-            "status": serializers.IntegerField(),
-            "code": serializers.CharField(),
-            "detail": serializers.CharField(),
-            "errors": serializers.DictField(required=False),
-        },
-    ),
-    description="RFC 9457 problem details.",
-)
 IF_MATCH = OpenApiParameter(
     "If-Match",
     OpenApiTypes.STR,
@@ -154,7 +140,7 @@ class QueueListApi(APIView):
 
     @extend_schema(
         operation_id="queues_list",
-        responses={200: QueueListOutputSerializer(many=True), 401: PROBLEM, 403: PROBLEM},
+        responses={200: QueueListOutputSerializer(many=True), **problems(401, 403)},
         tags=["queues"],
     )
     def get(self, request: Request) -> Response:
@@ -173,9 +159,7 @@ class ClaimNextApi(APIView):
         responses={
             200: CaseSummarySerializer,
             204: OpenApiResponse(description="No case is waiting in this queue."),
-            401: PROBLEM,
-            403: PROBLEM,
-            404: PROBLEM,
+            **problems(401, 403, 404),
         },
         tags=["queues"],
     )
@@ -244,7 +228,7 @@ class CaseListApi(ListAPIView):
 
     @extend_schema(
         operation_id="cases_list",
-        responses={200: CaseSummarySerializer(many=True), 400: PROBLEM, 401: PROBLEM, 403: PROBLEM},
+        responses={200: CaseSummarySerializer(many=True), **problems(400, 401, 403)},
         tags=["cases"],
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -309,9 +293,7 @@ class CaseDetailApi(APIView):
         parameters=[ETAG],
         responses={
             200: CaseDetailOutputSerializer,
-            401: PROBLEM,
-            403: PROBLEM,
-            404: PROBLEM,
+            **problems(401, 403, 404),
         },
         tags=["cases"],
     )
@@ -356,10 +338,7 @@ class ReleaseApi(APIView):
         request=None,
         responses={
             200: CaseSummarySerializer,
-            401: PROBLEM,
-            403: PROBLEM,
-            404: PROBLEM,
-            409: PROBLEM,
+            **problems(401, 403, 404, 409),
         },
         tags=["cases"],
     )
@@ -377,9 +356,7 @@ class DocumentDownloadApi(APIView):
         operation_id="cases_documents_download",
         responses={
             (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY),
-            401: PROBLEM,
-            403: PROBLEM,
-            404: PROBLEM,
+            **problems(401, 403, 404),
         },
         tags=["cases"],
     )
@@ -429,9 +406,7 @@ class TimelineApi(APIView):
         operation_id="cases_timeline",
         responses={
             200: TimelineOutputSerializer(many=True),
-            401: PROBLEM,
-            403: PROBLEM,
-            404: PROBLEM,
+            **problems(401, 403, 404),
         },
         tags=["cases"],
     )
@@ -457,7 +432,7 @@ class NotesApi(APIView):
 
     @extend_schema(
         operation_id="cases_notes_list",
-        responses={200: NotesOutputSerializer(many=True), 401: PROBLEM, 403: PROBLEM, 404: PROBLEM},
+        responses={200: NotesOutputSerializer(many=True), **problems(401, 403, 404)},
         tags=["cases"],
     )
     def get(self, request: Request, reference: str) -> Response:
@@ -469,10 +444,7 @@ class NotesApi(APIView):
         request=NotesInputSerializer,
         responses={
             201: NotesOutputSerializer,
-            400: PROBLEM,
-            401: PROBLEM,
-            403: PROBLEM,
-            404: PROBLEM,
+            **problems(400, 401, 403, 404),
         },
         tags=["cases"],
     )
@@ -508,13 +480,7 @@ class EvidenceRequestCreateApi(APIView):
         request=EvidenceRequestCreateInputSerializer,
         responses={
             201: EvidenceRequestCreateOutputSerializer,
-            400: PROBLEM,
-            401: PROBLEM,
-            403: PROBLEM,
-            404: PROBLEM,
-            409: PROBLEM,
-            412: PROBLEM,
-            422: PROBLEM,
+            **problems(400, 401, 403, 404, 409, 412, 422),
         },
         examples=[
             OpenApiExample(
@@ -577,14 +543,7 @@ class DecisionCreateApi(APIView):
         request=DecisionCreateInputSerializer,
         responses={
             201: DecisionSerializer,
-            400: PROBLEM,
-            401: PROBLEM,
-            403: PROBLEM,
-            404: PROBLEM,
-            409: PROBLEM,
-            412: PROBLEM,
-            422: PROBLEM,
-            428: PROBLEM,
+            **problems(400, 401, 403, 404, 409, 412, 422, 428),
         },
         examples=[
             OpenApiExample(
@@ -656,12 +615,7 @@ class SecondReviewApi(APIView):
         request=SecondReviewInputSerializer,
         responses={
             200: DecisionSerializer,
-            400: PROBLEM,
-            401: PROBLEM,
-            403: PROBLEM,
-            404: PROBLEM,
-            409: PROBLEM,
-            422: PROBLEM,
+            **problems(400, 401, 403, 404, 409, 422),
         },
         tags=["cases"],
     )
@@ -714,7 +668,7 @@ class VisaVerifyApi(APIView):
     @extend_schema(
         operation_id="visas_verify",
         request=VisaVerifyInputSerializer,
-        responses={200: VisaVerifyOutputSerializer, 400: PROBLEM, 401: PROBLEM, 403: PROBLEM},
+        responses={200: VisaVerifyOutputSerializer, **problems(400, 401, 403)},
         examples=[
             OpenApiExample(
                 "Check a visa at the border",
@@ -763,3 +717,48 @@ class VisaVerifyApi(APIView):
             }
         body["checked_at"] = now
         return Response(self.VisaVerifyOutputSerializer(body).data)
+
+
+# --- Statistics --------------------------------------------------------------------------------
+
+
+class StatisticsGroupSerializer(serializers.Serializer):
+    submitted = serializers.IntegerField()
+    approved = serializers.IntegerField(allow_null=True)
+    refused = serializers.IntegerField(allow_null=True)
+
+
+class StatisticsFieldSerializer(StatisticsGroupSerializer):
+    field = serializers.CharField(help_text="STEM field code of the latest degree.")
+
+
+class StatisticsNationalitySerializer(StatisticsGroupSerializer):
+    nationality = serializers.CharField(help_text="ISO 3166-1 alpha-2.")
+
+
+class StatisticsApi(APIView):
+    """Aggregate figures of the caseload; counts below `minimum_count` are null or left out."""
+
+    permission_classes = [scope_required(Scope.STATS_READ)]
+
+    class StatisticsOutputSerializer(serializers.Serializer):
+        generated_at = serializers.DateTimeField()
+        minimum_count = serializers.IntegerField()
+        applications = serializers.DictField(
+            child=serializers.IntegerField(allow_null=True), help_text="Status → count."
+        )
+        decided = serializers.IntegerField(allow_null=True)
+        approval_rate = serializers.FloatField(allow_null=True)
+        processing_days = serializers.DictField(child=serializers.FloatField(allow_null=True))
+        by_field = StatisticsFieldSerializer(many=True)
+        by_nationality = StatisticsNationalitySerializer(many=True)
+
+    @extend_schema(
+        operation_id="statistics_retrieve",
+        responses={200: StatisticsOutputSerializer, **problems(401, 403, 429)},
+        tags=["statistics"],
+    )
+    def get(self, request: Request) -> Response:
+        from reviews.statistics import statistics
+
+        return Response(self.StatisticsOutputSerializer(statistics()).data)

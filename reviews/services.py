@@ -37,7 +37,7 @@ from policy.models import ReviewQueue
 from policy.selectors import policy_in_force
 from reviews.models import ENTRIES_RANK, CaseNote, Decision, Entries, RefusalReason, Visa
 from screening.models import QueueEntry, Screening
-from screening.services import queue_entry_pause, queue_entry_resume
+from screening.services import queue_entry_escalate, queue_entry_pause, queue_entry_resume
 
 
 class NotHolder(Conflict):
@@ -430,10 +430,7 @@ def evidence_expire_overdue(*, now: datetime | None = None, limit: int = 500) ->
                 data={"evidence_request": str(request.public_id), "expired": True},
             )
             entry = queue_entry_resume(application=application, actor=None)
-            if entry.escalated_at is None:
-                entry.escalated_at = now
-                entry.priority += settings.SLA_ESCALATION_PRIORITY_BOOST
-                entry.save(update_fields=["escalated_at", "priority", "updated_at"])
+            queue_entry_escalate(entry=entry, now=now)
             timeline_record(
                 application=application,
                 kind="evidence_overdue",

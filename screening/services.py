@@ -461,6 +461,17 @@ def queue_entry_close_after_withdrawal(*, application: Application, actor: User 
     )
 
 
+def queue_entry_escalate(*, entry: QueueEntry, now: datetime) -> bool:
+    """Put a late case ahead in its queue, once (False if it was escalated already). The caller
+    holds the entry's lock and records why."""
+    if entry.escalated_at is not None:
+        return False
+    entry.escalated_at = now
+    entry.priority += settings.SLA_ESCALATION_PRIORITY_BOOST
+    entry.save(update_fields=["escalated_at", "priority", "updated_at"])
+    return True
+
+
 def queue_escalate_overdue(*, now: datetime | None = None, limit: int = 500) -> list[int]:
     """Raise the priority of cases past their due date, once each, and tell the supervisors.
 
@@ -479,9 +490,7 @@ def queue_escalate_overdue(*, now: datetime | None = None, limit: int = 500) -> 
             .order_by("due_at")[:limit]
         )
         for entry in entries:
-            entry.escalated_at = now
-            entry.priority += settings.SLA_ESCALATION_PRIORITY_BOOST
-            entry.save(update_fields=["escalated_at", "priority", "updated_at"])
+            queue_entry_escalate(entry=entry, now=now)
             timeline_record(
                 application=entry.application,
                 kind="escalated",
