@@ -230,3 +230,12 @@ class AccessLogFilterForm(forms.Form):
     officer = forms.EmailField(label=_("Officer (email)"), required=False)
     before = forms.DateTimeField(required=False, widget=forms.HiddenInput)
     before_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class ApiTokenForm(forms.Form):
+    label = forms.CharField(
+        label=_("What the token is for"),
+        max_length=100,
+        help_text=_("For example: the script that exports my queue each morning."),
+    )
+    days = forms.IntegerField(label=_("Valid for (days)"), min_value=1, max_value=90, initial=30)

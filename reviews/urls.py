@@ -30,4 +30,7 @@ urlpatterns = [
     path("second-review/", views.second_review_list, name="second_review"),
     path("audit/", views.audit, name="audit"),
     path("audit/access/", views.access_log, name="access_log"),
+    path("tokens/", views.api_tokens, name="api_tokens"),
+    path("tokens/new/", views.api_token_create, name="api_token_create"),
+    path("tokens/revoke/", views.api_token_revoke, name="api_token_revoke"),
 ]

@@ -9,7 +9,7 @@ the case page is rendered again with the form as it was sent and the service's m
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 from uuid import UUID
@@ -27,8 +27,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts import services as account_services
 from accounts.access import mfa_verified_at, officer_required, supervisor_required
-from accounts.models import User
+from accounts.models import ApiToken, User
 from accounts.selectors import user_capabilities, user_role_labels, user_security_summary
 from applications.answers import render_answers
 from applications.models import Application
@@ -36,6 +37,7 @@ from kvisa.errors import DomainError, NotFound, ValidationFailed
 from reviews import presentation, selectors, services
 from reviews.forms import (
     AccessLogFilterForm,
+    ApiTokenForm,
     ApproveForm,
     AuditFilterForm,
     EvidenceRequestForm,
@@ -650,3 +652,62 @@ def access_log(request: OfficerRequest) -> HttpResponse:
         "filtered": any(v for k, v in request.GET.items() if k not in ("before", "before_id")),
     }
     return render(request, "reviews/access_log.html", context)
+
+
+# --- Personal API tokens ---------------------------------------------------------------------
+
+
+def _tokens_page(
+    request: OfficerRequest, form: ApiTokenForm, *, new_token: str = ""
+) -> HttpResponse:
+    response = render(
+        request,
+        "reviews/api_tokens.html",
+        {
+            "form": form,
+            "tokens": ApiToken.objects.filter(user=request.user).order_by("-created"),
+            "new_token": new_token,
+        },
+        status=422 if form.errors else 200,
+    )
+    response["Cache-Control"] = "no-store"  # the page may show a token once
+    return response
+
+
+@officer_required
+@require_GET
+def api_tokens(request: OfficerRequest) -> HttpResponse:
+    """The officer's personal tokens for the API. Only a session that passed the second factor
+    reaches this page, so a token carries that proof (accounts.api_auth)."""
+    return _tokens_page(request, ApiTokenForm())
+
+
+@officer_required
+@require_POST
+def api_token_create(request: OfficerRequest) -> HttpResponse:
+    form = ApiTokenForm(request.POST)
+    if not form.is_valid():
+        return _tokens_page(request, form)
+    _token, plain = account_services.api_token_issue(
+        user=request.user,
+        label=form.cleaned_data["label"],
+        created_by=request.user,
+        ttl=timedelta(days=form.cleaned_data["days"]),
+    )
+    # Rendered, not redirected: the token is shown this once and never stored in plain text.
+    return _tokens_page(request, ApiTokenForm(), new_token=plain)
+
+
+@officer_required
+@require_POST
+def api_token_revoke(request: OfficerRequest) -> HttpResponse:
+    key = request.POST.get("key", "")
+    revoked = 0
+    for token in ApiToken.objects.filter(user=request.user, token_key=key):
+        account_services.api_token_revoke(token=token)
+        revoked += 1
+    if revoked:
+        messages.success(request, _("The token was revoked: it no longer works."))
+    else:
+        messages.error(request, _("No such token of yours."))
+    return redirect("reviews:api_tokens")
