@@ -43,3 +43,44 @@ PROBLEM = OpenApiResponse(
 def problems(*statuses: int) -> dict[Any, OpenApiResponse]:
     """The error responses of an operation, each as application/problem+json."""
     return {(status, PROBLEM_CONTENT_TYPE): PROBLEM for status in statuses}
+
+
+# Every operation can answer these, whatever it documents itself.
+ALWAYS = (429, 500)
+
+
+def postprocess(result: dict[str, Any], generator: Any, request: Any, public: bool) -> Any:
+    """drf-spectacular postprocessing hook: make the published schema true for every answer.
+
+    * each operation documents 429 (rate limit) and 500 as problem details, and one that takes
+      a body also 400 (malformed) and 415 (a content type it does not read);
+    * ``nullable: true`` (which DRF's pagination schema still writes) becomes OpenAPI 3.1's
+      ``type: [..., "null"]``, so JSON Schema validators and schemathesis read it right.
+    """
+    problem = {"$ref": "#/components/schemas/Problem"}
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            statuses = ALWAYS + ((400, 415) if "requestBody" in operation else ())
+            for status in statuses:
+                operation["responses"].setdefault(
+                    str(status),
+                    {
+                        "description": "RFC 9457 problem details.",
+                        "content": {PROBLEM_CONTENT_TYPE: {"schema": problem}},
+                    },
+                )
+    _nullable_to_type(result)
+    return result
+
+
+def _nullable_to_type(node: Any) -> None:
+    if isinstance(node, dict):
+        if node.pop("nullable", False) is True and isinstance(node.get("type"), str):
+            node["type"] = [node["type"], "null"]
+        for value in node.values():
+            _nullable_to_type(value)
+    elif isinstance(node, list):
+        for value in node:
+            _nullable_to_type(value)

@@ -347,6 +347,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # 3.1: the schemas are plain JSON Schema (null as a type), which validators and
+    # schemathesis read without translation.
+    "OAS_VERSION": "3.1.0",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "kvisa.schema.postprocess",
+    ],
     # One name for the event types, whether a field lists several (events) or names one (type).
     "ENUM_NAME_OVERRIDES": {"WebhookEventTypeEnum": "ops.models.EventType"},
 }

@@ -30,6 +30,28 @@ def unavailable(reason: str) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _api_responses_match_the_schema(monkeypatch):
+    """Every response of the API under test is checked against the published schema
+    (tests/api_schema.py)."""
+    from django.test.client import Client
+
+    from tests import api_schema
+
+    original = Client.request
+
+    def request(self, **environ):
+        response = original(self, **environ)
+        api_schema.check(
+            path=environ.get("PATH_INFO", ""),
+            method=environ.get("REQUEST_METHOD", "GET"),
+            response=response,
+        )
+        return response
+
+    monkeypatch.setattr(Client, "request", request)
+
+
+@pytest.fixture(autouse=True)
 def _english_by_default(settings):
     settings.LANGUAGE_CODE = "en"
 
