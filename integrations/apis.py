@@ -13,7 +13,6 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,6 +22,7 @@ from accounts.api_auth import api_client_of
 from accounts.models import ApiClient
 from integrations import selectors, services
 from integrations.models import WebhookEndpoint, WebhookMessage
+from kvisa.pagination import StrictCursorPagination
 from kvisa.schema import problems
 from ops.idempotency import idempotent
 from ops.models import EventType
@@ -54,11 +54,8 @@ class WebhookEndpointSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class NewestFirstPagination(CursorPagination):
-    ordering = ("-created_at", "-id")
-    page_size = 50
-    max_page_size = 200
-    page_size_query_param = "page_size"
+class NewestFirstPagination(StrictCursorPagination):
+    pass
 
 
 class WebhookEndpointListApi(ListAPIView):

@@ -59,10 +59,14 @@ def postprocess(result: dict[str, Any], generator: Any, request: Any, public: bo
     """
     problem = {"$ref": "#/components/schemas/Problem"}
     for item in result.get("paths", {}).values():
-        for operation in item.values():
+        for method, operation in item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             statuses = ALWAYS + ((400, 415) if "requestBody" in operation else ())
+            if method == "post":  # ops.idempotency: a reused key (422), one in use (409)
+                statuses += (409, 422)
+            if any(p.get("name") == "cursor" for p in operation.get("parameters", [])):
+                statuses += (404,)  # DRF's cursor pagination: an invalid cursor is a 404
             for status in statuses:
                 operation["responses"].setdefault(
                     str(status),

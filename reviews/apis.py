@@ -25,7 +25,6 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -34,6 +33,7 @@ from accounts.api_auth import scope_required
 from accounts.models import Scope, User
 from applications.models import Application, Status, TimelineEvent
 from kvisa.errors import PreconditionFailed, PreconditionRequired
+from kvisa.pagination import StrictCursorPagination
 from kvisa.schema import problems
 from ops.idempotency import idempotent
 from reviews import selectors, services
@@ -203,11 +203,8 @@ class CaseFilter(django_filters.FilterSet):
         return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
 
-class CasePagination(CursorPagination):
+class CasePagination(StrictCursorPagination):
     ordering = ("-submitted_at", "-id")
-    page_size = 50
-    max_page_size = 200
-    page_size_query_param = "page_size"
 
 
 class CaseListApi(ListAPIView):
@@ -228,10 +225,43 @@ class CaseListApi(ListAPIView):
 
     @extend_schema(
         operation_id="cases_list",
+        parameters=[
+            OpenApiParameter(name, {"type": "string", "minLength": 1}, description=text)
+            for name, text in (
+                ("queue", "Queue code."),
+                ("field", "STEM field code (the post's or a degree's)."),
+                ("nationality", "ISO 3166-1 alpha-2 code."),
+                ("reference", "A reference number, exactly."),
+            )
+        ],
         responses={200: CaseSummarySerializer(many=True), **problems(400, 401, 403)},
         tags=["cases"],
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # A parameter sent empty is a mistake the schema does not allow, not "no filter".
+        # The filters are strict, as the schema says: a parameter sent empty, twice (other than
+        # status) or, for overdue, as anything but true/false is a 400, never "no filter".
+        params = request.query_params
+        known = {*CaseFilter.base_filters, "cursor", "page_size"}
+        errors: dict[str, list[str]] = {}
+        for name in known & set(params):
+            values = params.getlist(name)
+            if any(value == "" for value in values):
+                errors[name] = ["This parameter is empty."]
+            elif name != "status" and len(values) > 1:
+                errors[name] = ["Give this parameter once."]
+        if (
+            "overdue" in params
+            and "overdue" not in errors
+            and params["overdue"]
+            not in (
+                "true",
+                "false",
+            )
+        ):
+            errors["overdue"] = ["Either true or false."]
+        if errors:
+            raise serializers.ValidationError(errors)
         return super().get(request, *args, **kwargs)
 
 
@@ -385,7 +415,7 @@ class DocumentDownloadApi(APIView):
         return response
 
 
-class TimelinePagination(CursorPagination):
+class TimelinePagination(StrictCursorPagination):
     ordering = ("at", "id")
     page_size = 100
 
