@@ -22,4 +22,5 @@ urlpatterns = [
     ),
     path("<uuid:public_id>/evidence/<uuid:request_id>/", views.evidence_answer, name="evidence"),
     path("<uuid:public_id>/review-request/", views.review_request, name="review_request"),
+    path("confirm/<str:token>/", views.confirm_filed, name="confirm_filed"),
 ]

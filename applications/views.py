@@ -7,12 +7,16 @@ which 404s for anything the user does not own.
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 from uuid import UUID
 
+from allauth.account.models import EmailAddress
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -25,6 +29,7 @@ from accounts.models import User
 from applications import selectors, services
 from applications.answers import application_answers, render_answers
 from applications.checklist import STEPS, Step, document_checklist, missing_items
+from applications.confirmation import confirmation_read
 from applications.forms import (
     STEP_FORMS,
     DegreeForm,
@@ -473,4 +478,42 @@ def status_lookup(request: HttpRequest) -> HttpResponse:
         "applications/status_lookup.html",
         {"form": form, "result": result, "not_found": not_found},
         status=status_code,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def confirm_filed(request: HttpRequest, token: str) -> HttpResponse:
+    """The link an institution's filing sends: the applicant takes the application over, sets a
+    password if they have none, and is sent to the review page to check and sign it."""
+    found = confirmation_read(token)
+    application = (
+        Application.objects.select_related("applicant")
+        .filter(public_id=found.public_id, applicant_id=found.applicant_id)
+        .first()
+        if found
+        else None
+    )
+    if application is None:
+        return render(request, "applications/confirm_invalid.html", status=400)
+    applicant = application.applicant
+    review = reverse("applications:review", args=[application.public_id])
+    if not application.is_draft:
+        return redirect("applications:detail", public_id=application.public_id)
+    # Following the link proves the mailbox.
+    EmailAddress.objects.filter(user=applicant, email__iexact=applicant.email).update(verified=True)
+    if request.user.is_authenticated and request.user.pk == applicant.pk:
+        return redirect(review)
+    if applicant.has_usable_password():
+        messages.info(request, _("Sign in to check and sign your application."))
+        return redirect(f"{reverse('account_login')}?{urlencode({'next': review})}")
+    form = SetPasswordForm(applicant, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        login(request, applicant, backend="allauth.account.auth_backends.AuthenticationBackend")
+        messages.success(
+            request, _("Your account is ready. Check every answer, then sign and submit.")
+        )
+        return redirect(review)
+    return render(
+        request, "applications/confirm_filed.html", {"application": application, "form": form}
     )

@@ -486,6 +486,8 @@ LETTER_CJK_FONT_FILE = env.str(
 # Statistics (reviews.statistics): counts below this are suppressed; how long they are cached.
 STATS_MIN_COUNT = env.int("STATS_MIN_COUNT", default=10)
 STATS_CACHE_SECONDS = env.int("STATS_CACHE_SECONDS", default=600)
+# Filing on behalf: how long the applicant's confirm-and-sign link is valid.
+FILING_LINK_DAYS = env.int("FILING_LINK_DAYS", default=14)
 REVIEW_REQUEST_DAYS = env.int("REVIEW_REQUEST_DAYS", default=28)
 
 # --- Webhooks (integrations) ------------------------------------------------------------------

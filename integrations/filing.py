@@ -1,0 +1,210 @@
+"""Filing on behalf (applications:submit): an institution files an application for one of its
+people; the person confirms and signs it through an emailed link before it counts as submitted.
+
+The institution's data is validated by the very forms the applicant's own journey uses, so an
+application filed by API can never hold what the web form would refuse. The application belongs
+to the applicant from the start (their account is made, password-less, when they have none);
+the client is recorded as its filer and sees it through cases:read and its webhooks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django import forms
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import ApiClient, Role, User
+from accounts.services import user_assign_role
+from applications import services as app_services
+from applications.checklist import missing_items
+from applications.confirmation import confirmation_token
+from applications.forms import CareerForm as PostForm
+from applications.forms import (
+    ContactForm,
+    DegreeForm,
+    LanguageForm,
+    PassportForm,
+    PathForm,
+    PersonalForm,
+    TravelForm,
+)
+from applications.models import Application, Degree, Document, Status
+from applications.notifications import send_applicant_email
+from integrations.models import ApplicationFiling
+from kvisa.errors import Conflict, ValidationFailed
+from policy.models import Institution, StemField
+from policy.selectors import policy_in_force
+
+# The sections of the application, in the applicant journey's order: name → form.
+SECTIONS: tuple[tuple[str, type[forms.ModelForm]], ...] = (
+    ("path", PathForm),
+    ("personal", PersonalForm),
+    ("passport", PassportForm),
+    ("contact", ContactForm),
+    ("post", PostForm),
+    ("language", LanguageForm),
+    ("travel", TravelForm),
+)
+
+
+def _section_form(form_class: type[forms.ModelForm], data: dict[str, Any], instance: Application):
+    if form_class is TravelForm:
+        max_stay = int(policy_in_force().visa_terms.get("max_stay_days", 180))
+        return TravelForm(data, instance=instance, max_stay_days=max_stay)
+    return form_class(data, instance=instance)
+
+
+def _codes_to_keys(data: dict[str, Any]) -> dict[str, Any]:
+    """The API names STEM fields by code and institutions by English name; forms take keys."""
+    resolved = dict(data)
+    if resolved.get("post_field"):
+        field = StemField.objects.filter(code=resolved["post_field"]).first()
+        resolved["post_field"] = field.pk if field else "unknown"
+    if resolved.get("employer_institution"):
+        institution = Institution.objects.filter(name_en=resolved["employer_institution"]).first()
+        resolved["employer_institution"] = institution.pk if institution else "unknown"
+    if resolved.get("field"):
+        field = StemField.objects.filter(code=resolved["field"]).first()
+        resolved["field"] = field.pk if field else "unknown"
+    if resolved.get("institution"):
+        institution = Institution.objects.filter(name_en=resolved["institution"]).first()
+        resolved["institution"] = institution.pk if institution else "unknown"
+    return resolved
+
+
+def _form_errors(form: forms.BaseForm, prefix: str) -> dict[str, list[str]]:
+    return {
+        f"{prefix}.{name}": [str(m) for m in messages] for name, messages in form.errors.items()
+    }
+
+
+def _applicant_for(email: str, *, full_name: str) -> User:
+    email = User.objects.normalize_email(email).lower()
+    user = User.objects.filter(email__iexact=email).first()
+    if user is not None:
+        if user.is_api_client or user.is_officer or not user.is_active:
+            raise ValidationFailed(
+                _("This email address belongs to an account that cannot apply."),
+                extra={"errors": {"applicant_email": ["not an applicant"]}},
+            )
+        return user
+    user = User.objects.create_user(email, None, full_name=full_name)
+    user_assign_role(user=user, role=Role.APPLICANT)
+    EmailAddress.objects.create(user=user, email=email, verified=False, primary=True)
+    return user
+
+
+@transaction.atomic
+def application_file(
+    *, client: ApiClient, applicant_email: str, sections: dict[str, Any], degrees: list[Any]
+) -> Application:
+    """A draft for the applicant, filled in and validated section by section; all or nothing."""
+    personal = sections.get("personal") or {}
+    name = " ".join(str(personal.get(k, "")) for k in ("given_names", "family_name")).strip()
+    applicant = _applicant_for(applicant_email, full_name=name)
+    application = app_services.application_create(applicant=applicant)
+    errors: dict[str, list[str]] = {}
+    for section, form_class in SECTIONS:
+        data = sections.get(section)
+        if not isinstance(data, dict):
+            errors[section] = [_("This section is required.")]
+            continue
+        form = _section_form(form_class, _codes_to_keys(data), application)
+        if not form.is_valid():
+            errors |= _form_errors(form, section)
+            continue
+        application = app_services.application_update(
+            application=application, data={n: form.cleaned_data[n] for n in form.fields}
+        )
+    if not degrees:
+        errors["degrees"] = [_("Give at least one degree.")]
+    for index, degree in enumerate(degrees):
+        given = dict(degree) if isinstance(degree, dict) else {}
+        # Left out, a checkbox means "no" to a form; to the API it means the model's default.
+        given.setdefault("documents_in_zh_or_en", True)
+        form = DegreeForm(_codes_to_keys(given))
+        if not form.is_valid():
+            errors |= _form_errors(form, f"degrees.{index}")
+            continue
+        app_services.degree_save(application=application, degree=None, data=form.cleaned_data)
+    if errors:
+        raise ValidationFailed(_("The application is not valid."), extra={"errors": errors})
+    ApplicationFiling.objects.create(client=client, application=application)
+    app_services.timeline_record(
+        application=application,
+        kind="filed_by_client",
+        actor=client.user,
+        public=True,
+        data={"client": client.name},
+    )
+    return application
+
+
+def filed_application(*, client: ApiClient, public_id: Any) -> Application:
+    """An application this client filed, else NotFound."""
+    from kvisa.errors import NotFound
+
+    application = (
+        Application.objects.filter(filing__client=client, public_id=public_id)
+        .select_related("applicant", "policy_version")
+        .first()
+    )
+    if application is None:
+        raise NotFound
+    return application
+
+
+def filed_document_add(
+    *,
+    client: ApiClient,
+    application: Application,
+    kind: str,
+    upload: UploadedFile,
+    degree: int | None,
+) -> Document:
+    if application.status != Status.DRAFT:
+        raise Conflict(_("The applicant has signed this application: it can no longer change."))
+    degree_row = None
+    if degree is not None:
+        degrees = list(Degree.objects.filter(application=application))
+        if not 0 <= degree < len(degrees):
+            raise ValidationFailed(
+                _("There is no degree %(index)s.") % {"index": degree},
+                extra={"errors": {"degree": ["unknown"]}},
+            )
+        degree_row = degrees[degree]
+    return app_services.document_add(
+        application=application, kind=kind, upload=upload, actor=client.user, degree=degree_row
+    )
+
+
+@transaction.atomic
+def invitation_send(*, client: ApiClient, application: Application) -> list[dict[str, str]]:
+    """Email the applicant the link to check and sign, once the draft is complete. Returns what
+    is still missing instead (and sends nothing) when it is not."""
+    if application.status != Status.DRAFT:
+        raise Conflict(_("The applicant has already signed this application."))
+    missing = [m.as_dict() for m in missing_items(application, policy=policy_in_force())]
+    if missing:
+        return missing
+    link = settings.SITE_URL + f"/applications/confirm/{confirmation_token(application)}/"
+    app_services.timeline_record(
+        application=application,
+        kind="invitation_sent",
+        actor=client.user,
+        public=True,
+        data={"client": client.name},
+    )
+    transaction.on_commit(
+        lambda: send_applicant_email(
+            application=application,
+            template="filed_invitation",
+            extra={"link": link, "client": client.name, "days": settings.FILING_LINK_DAYS},
+        )
+    )
+    return []

@@ -1,0 +1,248 @@
+"""/api/v1/applications/: filing on behalf of applicants (scope applications:submit).
+
+1. ``POST applications/`` with the applicant's email and the answers section by section (the
+   same rules as the web form: everything invalid comes back at once, per field);
+2. ``POST applications/{id}/documents/`` for each document (multipart: kind, file, degree);
+3. ``POST applications/{id}/invitation/`` once complete: the applicant is emailed a link to
+   check and sign. Only their signature submits it; ``application.submitted`` follows.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api_auth import api_client_of, scope_required
+from accounts.models import ApiClient, Scope
+from applications.checklist import missing_items
+from applications.models import Application, DocumentKind, Status
+from integrations import filing
+from kvisa.schema import problems
+from ops.idempotency import idempotent
+from policy.selectors import policy_in_force
+
+SUBMIT = scope_required(Scope.APPLICATIONS_SUBMIT)
+SECTION_HELP = (
+    "Answers by section, named as in the applicant's form: path {path}; personal {family_name, "
+    "given_names, native_name, sex, date_of_birth, place_of_birth, nationality}; passport "
+    "{passport_number, passport_issuing_country, passport_issue_date, passport_expiry_date}; "
+    "contact {contact_email, phone, address_line, city, postal_code, country_of_residence}; post "
+    "{employer_name, employer_institution (English name of a recognised institution), job_title, "
+    "post_is_stem_teaching_research, post_field (STEM field code), post_since, "
+    "years_experience, publications_count, patents_count, research_summary}; language "
+    "{hsk_level, degree_taught_in_chinese}; travel {intended_activities, planned_entry_date, "
+    "planned_stay_days, previous_visits, previous_visits_details, previous_refusals, "
+    "previous_refusals_details}."
+)
+
+
+def _client(request: Request) -> ApiClient:
+    client = api_client_of(request)
+    if client is None:
+        from kvisa.errors import Forbidden
+
+        raise Forbidden("Only integration clients file applications.")
+    return cast(ApiClient, client)
+
+
+class MissingSerializer(serializers.Serializer):
+    step = serializers.CharField()
+    message = serializers.CharField()
+
+
+class FiledApplicationSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    status = serializers.ChoiceField(choices=Status.choices)
+    reference = serializers.CharField(allow_null=True)
+    applicant_email = serializers.EmailField(source="applicant.email")
+    missing = serializers.SerializerMethodField()
+
+    def get_missing(self, application: Application) -> list[dict[str, str]]:
+        if application.status != Status.DRAFT:
+            return []
+        return [m.as_dict() for m in missing_items(application, policy=policy_in_force())]
+
+
+EXAMPLE = {
+    "applicant_email": "a.okafor@example.edu",
+    "sections": {
+        "path": {"path": "graduate"},
+        "personal": {
+            "family_name": "Okafor",
+            "given_names": "Amara",
+            "sex": "F",
+            "date_of_birth": "1996-04-12",
+            "place_of_birth": "Lagos",
+            "nationality": "NG",
+        },
+        "passport": {
+            "passport_number": "A12345678",
+            "passport_issuing_country": "NG",
+            "passport_issue_date": "2022-01-10",
+            "passport_expiry_date": "2031-12-01",
+        },
+        "contact": {
+            "contact_email": "a.okafor@example.edu",
+            "phone": "+2348012345678",
+            "address_line": "12 Marina Road",
+            "city": "Lagos",
+            "postal_code": "101001",
+            "country_of_residence": "NG",
+        },
+        "post": {"years_experience": 3, "publications_count": 2, "patents_count": 0},
+        "language": {"hsk_level": 3, "degree_taught_in_chinese": False},
+        "travel": {
+            "intended_activities": ["science"],
+            "planned_entry_date": "2027-03-01",
+            "planned_stay_days": 90,
+            "previous_visits": False,
+            "previous_refusals": False,
+        },
+    },
+    "degrees": [
+        {
+            "level": "master",
+            "field": "computer-science",
+            "institution": "University of Lagos",
+            "country": "NG",
+            "started_on": "2017-09-01",
+            "awarded_on": "2021-07-01",
+        }
+    ],
+}
+
+
+class ApplicationFileApi(APIView):
+    permission_classes = [SUBMIT]
+
+    class ApplicationFileInputSerializer(serializers.Serializer):
+        applicant_email = serializers.EmailField()
+        sections = serializers.DictField(child=serializers.DictField(), help_text=SECTION_HELP)
+        degrees = serializers.ListField(
+            child=serializers.DictField(),
+            help_text="Each {level, field (STEM field code), institution (English name) or "
+            "institution_other, country, started_on, awarded_on, documents_in_zh_or_en}.",
+        )
+
+    @extend_schema(
+        operation_id="applications_file",
+        request=ApplicationFileInputSerializer,
+        responses={201: FiledApplicationSerializer, **problems(401, 403, 422)},
+        examples=[OpenApiExample("A master's graduate", value=EXAMPLE, request_only=True)],
+        tags=["applications"],
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        client = _client(request)
+        data = self.ApplicationFileInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        application = filing.application_file(
+            client=client,
+            applicant_email=data.validated_data["applicant_email"],
+            sections=data.validated_data["sections"],
+            degrees=data.validated_data["degrees"],
+        )
+        return Response(
+            FiledApplicationSerializer(application).data, status=status.HTTP_201_CREATED
+        )
+
+
+class FiledApplicationApi(APIView):
+    """An application this client filed: its status, and what it still lacks."""
+
+    permission_classes = [SUBMIT]
+
+    @extend_schema(
+        operation_id="applications_retrieve",
+        responses={200: FiledApplicationSerializer, **problems(401, 403, 404)},
+        tags=["applications"],
+    )
+    def get(self, request: Request, application_id: str) -> Response:
+        application = filing.filed_application(client=_client(request), public_id=application_id)
+        return Response(FiledApplicationSerializer(application).data)
+
+
+class FiledDocumentApi(APIView):
+    permission_classes = [SUBMIT]
+    parser_classes = [MultiPartParser]
+
+    class FiledDocumentInputSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=DocumentKind.choices)
+        file = serializers.FileField()
+        degree = serializers.IntegerField(
+            required=False, min_value=0, help_text="Index in `degrees` (0 = the first)."
+        )
+
+    class FiledDocumentOutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField(source="public_id")
+        kind = serializers.CharField()
+        name = serializers.CharField(source="original_name")
+        content_type = serializers.CharField()
+        size = serializers.IntegerField()
+        sha256 = serializers.CharField()
+
+    @extend_schema(
+        operation_id="applications_documents_add",
+        request={"multipart/form-data": FiledDocumentInputSerializer},
+        responses={201: FiledDocumentOutputSerializer, **problems(401, 403, 404, 409, 422)},
+        tags=["applications"],
+    )
+    @idempotent
+    def post(self, request: Request, application_id: str) -> Response:
+        from django.core.exceptions import ValidationError as DjangoValidationError
+
+        from kvisa.errors import ValidationFailed
+
+        client = _client(request)
+        application = filing.filed_application(client=client, public_id=application_id)
+        data = self.FiledDocumentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            document = filing.filed_document_add(
+                client=client,
+                application=application,
+                kind=data.validated_data["kind"],
+                upload=data.validated_data["file"],
+                degree=data.validated_data.get("degree"),
+            )
+        except DjangoValidationError as exc:
+            raise ValidationFailed(
+                " ".join(exc.messages), extra={"errors": {"file": exc.messages}}
+            ) from exc
+        return Response(
+            self.FiledDocumentOutputSerializer(document).data, status=status.HTTP_201_CREATED
+        )
+
+
+class InvitationApi(APIView):
+    """Ask the applicant to check and sign (the draft must be complete: 422 lists what is
+    missing otherwise)."""
+
+    permission_classes = [SUBMIT]
+
+    @extend_schema(
+        operation_id="applications_invite",
+        request=None,
+        responses={202: FiledApplicationSerializer, **problems(401, 403, 404, 409, 422)},
+        tags=["applications"],
+    )
+    @idempotent
+    def post(self, request: Request, application_id: str) -> Response:
+        from kvisa.errors import ValidationFailed
+
+        client = _client(request)
+        application = filing.filed_application(client=client, public_id=application_id)
+        missing = filing.invitation_send(client=client, application=application)
+        if missing:
+            raise ValidationFailed(
+                "The application is not complete yet.", extra={"errors": {"missing": missing}}
+            )
+        return Response(
+            FiledApplicationSerializer(application).data, status=status.HTTP_202_ACCEPTED
+        )
