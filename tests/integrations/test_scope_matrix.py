@@ -1,4 +1,4 @@
-"""Every API operation × every kind of caller: refused (401/403) exactly when the caller lacks
+"""Every API operation, for every kind of caller: refused (401/403) exactly when the caller lacks
 what the operation's permission asks for. The operations are read from the URLconf, so a new
 endpoint is in the matrix without anyone adding it."""
 
