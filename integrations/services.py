@@ -436,3 +436,24 @@ def webhook_deliver(*, message_id: int) -> WebhookMessage | None:
         state=message.state if message else None,
     )
     return message
+
+
+def delivery_log_purge(*, now: datetime | None = None, batch: int = 5000) -> int:
+    """Retention of the delivery log (the daily task): messages delivered or given up more than
+    WEBHOOKS_KEEP_DAYS ago go with their attempts, then the outbox events nothing points at any
+    more. A pending message, however old, is never deleted."""
+    from django.db.models import Exists, OuterRef
+
+    cutoff = (now or timezone.now()) - timedelta(days=settings.WEBHOOKS_KEEP_DAYS)
+    finished = WebhookMessage.objects.filter(
+        state__in=[WebhookMessage.State.DELIVERED, WebhookMessage.State.FAILED],
+        created_at__lt=cutoff,
+    ).values("pk")[:batch]
+    messages, _ = WebhookMessage.objects.filter(pk__in=finished).delete()
+    orphans = (
+        OutboxEvent.objects.filter(dispatched_at__lt=cutoff)
+        .exclude(Exists(WebhookMessage.objects.filter(event=OuterRef("pk"))))
+        .values("pk")[:batch]
+    )
+    events, _ = OutboxEvent.objects.filter(pk__in=orphans).delete()
+    return messages + events

@@ -32,3 +32,8 @@ def webhook_deliver(message_id: int) -> None:
 def webhooks_retry_due() -> int:
     """Enqueue every pending message whose next attempt is due; how many were published."""
     return sum(enqueue(webhook_deliver, pk) for pk in services.messages_due())
+
+
+@shared_task(acks_late=True)
+def delivery_log_purge() -> int:
+    return services.delivery_log_purge()

@@ -337,6 +337,7 @@ REST_KNOX = {
 }
 # Idempotency-Key (ops.idempotency): how long a key is remembered, and how long a repeat waits
 # for the first request with its key to finish before answering 409.
+WEBHOOKS_KEEP_DAYS = env.int("WEBHOOKS_KEEP_DAYS", default=90)
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
 IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=10)
 SPECTACULAR_SETTINGS = {
@@ -424,6 +425,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.tasks.webhooks_retry_due",
         "schedule": timedelta(seconds=30),
         "options": {"expire_seconds": 30},
+    },
+    "ops-idempotency-purge": {
+        "task": "ops.tasks.idempotency_purge",
+        "schedule": crontab(minute=7, hour=4),
+    },
+    "integrations-delivery-log-purge": {
+        "task": "integrations.tasks.delivery_log_purge",
+        "schedule": crontab(minute=27, hour=4),
     },
     "ops-clear-expired-sessions": {
         "task": "ops.tasks.clear_expired_sessions",

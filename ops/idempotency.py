@@ -137,3 +137,11 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
         return response
 
     return wrapped
+
+
+def idempotency_purge(*, now: Any = None, batch: int = 5000) -> int:
+    """Forget keys older than IDEMPOTENCY_TTL_HOURS (the daily task), a batch at a time."""
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS)
+    old = IdempotencyRecord.objects.filter(created_at__lt=cutoff).values("pk")[:batch]
+    deleted, _ = IdempotencyRecord.objects.filter(pk__in=old).delete()
+    return deleted

@@ -24,3 +24,10 @@ def clear_expired_sessions() -> None:
     is harmless.
     """
     import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+
+
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=240, time_limit=300)
+def idempotency_purge() -> int:
+    from ops.idempotency import idempotency_purge as purge
+
+    return purge()
