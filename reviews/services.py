@@ -178,13 +178,7 @@ def case_claim_next(*, officer: User, queue: ReviewQueue) -> QueueEntry | None:
     )
     if entry is None:
         return None
-    entry.state = QueueEntry.State.IN_REVIEW
-    entry.claimed_by = officer
-    entry.claimed_at = now
-    entry.lease_expires_at = _lease_until(now)
-    entry.save(
-        update_fields=["state", "claimed_by", "claimed_at", "lease_expires_at", "updated_at"]
-    )
+    _entry_put(entry, state=QueueEntry.State.IN_REVIEW, holder=officer)
     entry.queue = queue
     entry.application = application_transition(
         application=entry.application,
@@ -217,13 +211,20 @@ def case_release(*, application: Application, actor: User, reason: str = "") -> 
     return entry
 
 
-def _return_to_queue(entry: QueueEntry) -> None:
-    entry.state = QueueEntry.State.WAITING
-    entry.claimed_by = None
-    entry.claimed_at = entry.lease_expires_at = None
+def _entry_put(entry: QueueEntry, *, state: str, holder: User | None = None) -> None:
+    """Move the entry to `state`, held by `holder` under a fresh lease, or by nobody."""
+    now = timezone.now()
+    entry.state = state
+    entry.claimed_by = holder
+    entry.claimed_at = now if holder else None
+    entry.lease_expires_at = _lease_until(now) if holder else None
     entry.save(
         update_fields=["state", "claimed_by", "claimed_at", "lease_expires_at", "updated_at"]
     )
+
+
+def _return_to_queue(entry: QueueEntry) -> None:
+    _entry_put(entry, state=QueueEntry.State.WAITING)
 
 
 @transaction.atomic
@@ -243,15 +244,8 @@ def case_reassign(*, application: Application, actor: User, to: User) -> QueueEn
             _("%(officer)s already holds case %(reference)s; it must be released first.")
             % {"officer": to.full_name or to.email, "reference": other.application.reference}
         )
-    now = timezone.now()
     previous_holder = entry.claimed_by_id
-    entry.state = QueueEntry.State.IN_REVIEW
-    entry.claimed_by = to
-    entry.claimed_at = now
-    entry.lease_expires_at = _lease_until(now)
-    entry.save(
-        update_fields=["state", "claimed_by", "claimed_at", "lease_expires_at", "updated_at"]
-    )
+    _entry_put(entry, state=QueueEntry.State.IN_REVIEW, holder=to)
     if locked.status == Status.QUEUED:
         application_transition(application=locked, to=Status.IN_REVIEW, actor=actor)
     timeline_record(
@@ -572,12 +566,7 @@ def decision_make(
         data={"decision": str(decision.public_id), "outcome": outcome, "sampled": sampled},
     )
     if needs_review:
-        entry.state = QueueEntry.State.SECOND_REVIEW
-        entry.claimed_by = None
-        entry.claimed_at = entry.lease_expires_at = None
-        entry.save(
-            update_fields=["state", "claimed_by", "claimed_at", "lease_expires_at", "updated_at"]
-        )
+        _entry_put(entry, state=QueueEntry.State.SECOND_REVIEW)
     else:
         _finalise(decision=decision, application=locked, entry=entry, actor=officer)
     return decision
@@ -668,12 +657,7 @@ def _finalise(
             "decided_at": decided.decided_at,
         },
     )
-    entry.state = QueueEntry.State.DONE
-    entry.claimed_by = None
-    entry.claimed_at = entry.lease_expires_at = None
-    entry.save(
-        update_fields=["state", "claimed_by", "claimed_at", "lease_expires_at", "updated_at"]
-    )
+    _entry_put(entry, state=QueueEntry.State.DONE)
     if approved:
         visa = visa_issue(decision=decision, application=application)
         timeline_record(
