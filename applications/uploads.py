@@ -24,10 +24,12 @@ import unicodedata
 import uuid
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import magic
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.http import FileResponse, Http404
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
@@ -380,3 +382,20 @@ def _check_pdf(file: UploadedFile) -> None:
         )
     if pages == 0:
         raise ValidationError(_("The PDF has no pages."), code="invalid_pdf")
+
+
+def private_file_response(
+    file: Any, *, filename: str, content_type: str, attachment: bool = True
+) -> FileResponse:
+    """Stream a privately stored file to someone the view has already let see it: never kept
+    by a shared cache, never content-sniffed; a file gone from storage is a 404, not a 500."""
+    try:
+        handle = file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    response = FileResponse(
+        handle, as_attachment=attachment, filename=filename, content_type=content_type
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -42,6 +42,7 @@ from applications.forms import (
     WithdrawForm,
 )
 from applications.models import Application, Degree, DocumentKind
+from applications.uploads import private_file_response
 from kvisa.errors import DomainError, ValidationFailed
 from kvisa.ratelimit import allow, client_ip
 from policy.selectors import policy_in_force
@@ -234,14 +235,9 @@ def _documents(request: AuthedRequest, application: Application) -> HttpResponse
 @require_GET
 def document_download(request: AuthedRequest, public_id: UUID, document_id: UUID) -> FileResponse:
     document = selectors.document_of(request.user, public_id, document_id)
-    response = FileResponse(
-        document.file.open("rb"),
-        as_attachment=True,
-        filename=document.original_name,
-        content_type=document.content_type,
+    return private_file_response(
+        document.file, filename=document.original_name, content_type=document.content_type
     )
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 @login_required

@@ -32,6 +32,7 @@ from rest_framework.views import APIView
 from accounts.api_auth import scope_required
 from accounts.models import Scope, User
 from applications.models import Application, Status, TimelineEvent
+from applications.uploads import private_file_response
 from kvisa.errors import PreconditionFailed, PreconditionRequired
 from kvisa.pagination import StrictCursorPagination
 from kvisa.schema import problems
@@ -398,20 +399,15 @@ class DocumentDownloadApi(APIView):
         document = selectors.case_document(
             officer=officer, reference=reference, document_id=document_id
         )
+        response = private_file_response(
+            document.file, filename=document.original_name, content_type=document.content_type
+        )
         selectors.access_record(
             officer=officer,
             application=document.application,
             action=CaseAccess.Action.DOWNLOAD,
             document=document,
         )
-        response = FileResponse(
-            document.file.open("rb"),
-            as_attachment=True,
-            filename=document.original_name,
-            content_type=document.content_type,
-        )
-        response["Cache-Control"] = "private, no-store"
-        response["X-Content-Type-Options"] = "nosniff"
         return response
 
 

@@ -17,6 +17,7 @@ from django_countries import countries
 
 from accounts.models import User
 from applications.selectors import application_of
+from applications.uploads import private_file_response
 from kvisa.ratelimit import allow, client_ip
 from reviews import selectors
 from reviews.models import Visa
@@ -78,11 +79,6 @@ def letter_download(request: HttpRequest, public_id: UUID) -> FileResponse:
     letter = next(iter(application.letters.all()), None)
     if letter is None:
         raise Http404
-    response = FileResponse(
-        letter.file.open("rb"),
-        as_attachment=True,
-        filename=letter.download_name,
-        content_type="application/pdf",
+    return private_file_response(
+        letter.file, filename=letter.download_name, content_type="application/pdf"
     )
-    response["Cache-Control"] = "private, no-store"
-    return response

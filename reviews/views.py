@@ -33,6 +33,7 @@ from accounts.models import ApiToken, User
 from accounts.selectors import user_capabilities, user_role_labels, user_security_summary
 from applications.answers import render_answers
 from applications.models import Application
+from applications.uploads import private_file_response
 from kvisa.errors import DomainError, NotFound, ValidationFailed
 from reviews import presentation, selectors, services
 from reviews.forms import (
@@ -508,9 +509,7 @@ def case_reassign(request: OfficerRequest, reference: str) -> HttpResponse:
 # --- Files -------------------------------------------------------------------------------------
 
 
-def _private(response: FileResponse) -> HttpResponse:
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
+def _streamed(response: FileResponse) -> HttpResponse:
     # A streaming response; the officer gate is typed for HttpResponse views.
     return cast(HttpResponse, response)
 
@@ -528,24 +527,19 @@ def case_document(request: OfficerRequest, reference: str, document_id: UUID) ->
     except NotFound as exc:
         raise Http404 from exc
     download = request.GET.get("download") == "1"
-    try:
-        handle = document.file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
+    response = private_file_response(
+        document.file,
+        filename=document.original_name,
+        content_type=document.content_type,
+        attachment=download,
+    )
     selectors.access_record(
         officer=request.user,
         application=document.application,
         action=CaseAccess.Action.DOWNLOAD if download else CaseAccess.Action.DOCUMENT,
         document=document,
     )
-    return _private(
-        FileResponse(
-            handle,
-            as_attachment=download,
-            filename=document.original_name,
-            content_type=document.content_type,
-        )
-    )
+    return _streamed(response)
 
 
 @officer_required
@@ -554,20 +548,15 @@ def case_letter(request: OfficerRequest, reference: str) -> HttpResponse:
     application = _case(request, reference)
     try:
         letter = selectors.case_letter(application=application)
-        handle = letter.file.open("rb")
-    except (NotFound, FileNotFoundError) as exc:
+    except NotFound as exc:
         raise Http404 from exc
+    response = private_file_response(
+        letter.file, filename=letter.download_name, content_type="application/pdf"
+    )
     selectors.access_record(
         officer=request.user, application=application, action=CaseAccess.Action.LETTER
     )
-    return _private(
-        FileResponse(
-            handle,
-            as_attachment=True,
-            filename=letter.download_name,
-            content_type="application/pdf",
-        )
-    )
+    return _streamed(response)
 
 
 # --- Second review, audit ----------------------------------------------------------------------
