@@ -66,3 +66,12 @@ def user_capabilities(*, user: User) -> list[str]:
         for codename, label in User._meta.permissions
         if user.has_perm(f"{app_label}.{codename}")
     ]
+
+
+def supervisor_emails() -> list[str]:
+    """Where to tell supervisors of something (late cases, review requests)."""
+    return list(
+        User.objects.filter(groups__name=Role.SUPERVISOR, is_active=True)
+        .values_list("email", flat=True)
+        .distinct()
+    )

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.selectors import supervisor_emails
 from applications.models import Application, EvidenceRequest, Status
 from applications.notifications import send_applicant_email
 from applications.reference import check_digit
@@ -740,16 +741,10 @@ def review_request_notify(*, application: Application, request: Any) -> None:
     """The `applications.hooks.review_requested` handler: tell the supervisors, after commit."""
     from django.core.mail import send_mail
 
-    from accounts.models import Role
-
     reference = application.reference or ""
 
     def tell() -> None:
-        recipients = list(
-            User.objects.filter(groups__name=Role.SUPERVISOR, is_active=True).values_list(
-                "email", flat=True
-            )
-        )
+        recipients = supervisor_emails()
         if recipients:
             send_mail(
                 f"Review requested / 申请复核: {reference}",

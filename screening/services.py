@@ -20,7 +20,8 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Role, User
+from accounts.models import User
+from accounts.selectors import supervisor_emails
 from applications.checklist import missing_items
 from applications.models import OPEN_STATUSES, Application, Document, Status
 from applications.services import application_transition, timeline_record
@@ -507,11 +508,7 @@ def queue_escalate_overdue(*, now: datetime | None = None, limit: int = 500) -> 
 def _tell_supervisors(cases: list[tuple[str, str, datetime]]) -> None:
     from django.core.mail import send_mail
 
-    recipients = list(
-        User.objects.filter(groups__name=Role.SUPERVISOR, is_active=True).values_list(
-            "email", flat=True
-        )
-    )
+    recipients = supervisor_emails()
     if not recipients:
         return
     lines = [f"{ref}  [{queue}]  due {due:%Y-%m-%d %H:%M}" for ref, queue, due in cases]

@@ -111,3 +111,11 @@ def login_with_mfa(client: Client, user: User) -> None:
     ]
     session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
     session.save()
+
+
+def bearer(user: User) -> dict[str, str]:
+    """Test-client headers carrying a new API token of ``user``."""
+    from accounts.services import api_token_issue
+
+    _token, plain = api_token_issue(user=user)
+    return {"HTTP_AUTHORIZATION": f"Bearer {plain}"}

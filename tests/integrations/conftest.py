@@ -12,7 +12,7 @@ import pytest
 import responses
 
 from accounts.models import ApiClient, Scope
-from accounts.services import api_client_create, api_token_issue
+from accounts.services import api_client_create
 from applications.models import Application
 from integrations import services
 from integrations.models import ApplicationFiling, WebhookEndpoint
@@ -24,6 +24,7 @@ from tests.applications.conftest import (  # noqa: F401 (fixtures and builders)
     submit,
     submitted,
 )
+from tests.factories import bearer  # noqa: F401 (the tests import it from here)
 from tests.reviews.conftest import (  # noqa: F401 (fixtures)
     case,
     officer,
@@ -34,11 +35,6 @@ from tests.reviews.conftest import (  # noqa: F401 (fixtures)
 RECEIVER_HOST = "hooks.receiver.test"
 RECEIVER_URL = f"https://{RECEIVER_HOST}/kvisa"
 ALL_EVENTS = list(EventType.values)
-
-
-def bearer(user) -> dict[str, str]:
-    _token, plain = api_token_issue(user=user)
-    return {"HTTP_AUTHORIZATION": f"Bearer {plain}"}
 
 
 @pytest.fixture(autouse=True)

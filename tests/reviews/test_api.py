@@ -8,20 +8,15 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Scope
-from accounts.services import api_client_create, api_token_issue
+from accounts.services import api_client_create
 from applications.models import Status
 from reviews import services
 from reviews.models import CaseAccess, Decision, Visa
 from screening.models import QueueEntry
-from tests.factories import ApplicantFactory, OfficerFactory
+from tests.factories import ApplicantFactory, OfficerFactory, bearer
 from tests.reviews.conftest import officer_in, queued_cases
 
 pytestmark = pytest.mark.django_db
-
-
-def bearer(user) -> dict[str, str]:
-    _token, plain = api_token_issue(user=user)
-    return {"HTTP_AUTHORIZATION": f"Bearer {plain}"}
 
 
 @pytest.fixture
