@@ -728,16 +728,7 @@ class VisaVerifyApi(APIView):
                 "max_stay_days": None,
             }
         else:
-            today = timezone.localdate()
-            reason = (
-                "revoked"
-                if visa.revoked_at
-                else "not_yet_valid"
-                if today < visa.valid_from
-                else "expired"
-                if today > visa.valid_until
-                else "valid"
-            )
+            reason = services.visa_state(visa)
             body = {
                 "valid": reason == "valid",
                 "reason": reason,

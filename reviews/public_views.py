@@ -20,20 +20,10 @@ from applications.selectors import application_of
 from applications.uploads import private_file_response
 from kvisa.ratelimit import allow, client_ip
 from reviews import selectors
-from reviews.models import Visa
-from reviews.services import visa_is_valid
+from reviews.services import visa_state
 
 # secrets.token_urlsafe(32) makes 43 characters; anything else is refused before the database.
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-def _visa_state(visa: Visa) -> str:
-    today = timezone.localdate()
-    if visa_is_valid(visa, today=today):
-        return "valid"
-    if visa.revoked_at is not None:
-        return "revoked"
-    return "not_yet_valid" if today < visa.valid_from else "expired"
 
 
 @require_GET
@@ -60,7 +50,7 @@ def visa_verify(request: HttpRequest, token: str) -> HttpResponse:
         else:
             context |= {
                 "visa": visa,
-                "state": _visa_state(visa),
+                "state": visa_state(visa),
                 "nationality": countries.name(visa.holder_nationality),
             }
     response = render(request, "reviews/verify.html", context, status=status)

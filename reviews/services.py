@@ -719,9 +719,15 @@ def visa_issue(*, decision: Decision, application: Application) -> Visa:
     return visa
 
 
-def visa_is_valid(visa: Visa, *, today: date | None = None) -> bool:
+def visa_state(visa: Visa, *, today: date | None = None) -> str:
+    """valid, revoked, not_yet_valid or expired: what the verification page and the border
+    API say of a visa."""
     today = today or timezone.localdate()
-    return visa.revoked_at is None and visa.valid_from <= today <= visa.valid_until
+    if visa.revoked_at is not None:
+        return "revoked"
+    if today < visa.valid_from:
+        return "not_yet_valid"
+    return "expired" if today > visa.valid_until else "valid"
 
 
 # --- Withdrawal --------------------------------------------------------------------------------
