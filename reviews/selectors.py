@@ -183,7 +183,7 @@ def case_file(*, officer: User, application: Application) -> CaseFile:
         .select_related("actor")
         .order_by("at", "pk")
     )
-    notes = list(CaseNote.objects.filter(application=application).select_related("author"))
+    notes = case_notes(application=application)
     evidence_requests = list(
         EvidenceRequest.objects.filter(application=application)
         .select_related("requested_by", "response")
@@ -253,16 +253,22 @@ def access_record(
     )
 
 
-def second_review_list(*, officer: User, limit: int = 50) -> list[Decision]:
+def _reviewable_decisions(officer: User) -> QuerySet[Decision]:
     """Decisions waiting for a second officer that this officer may review: in their queues
-    (supervisors: all), never their own. Oldest first."""
+    (supervisors: all), never their own."""
     decisions = Decision.objects.filter(state=Decision.State.AWAITING_REVIEW).exclude(
         decided_by=officer
     )
     if not officer.is_supervisor:
         decisions = decisions.filter(application__queue_entry__queue__members=officer)
+    return decisions
+
+
+def second_review_list(*, officer: User, limit: int = 50) -> list[Decision]:
+    """The decisions this officer may review (_reviewable_decisions), oldest first."""
     return list(
-        decisions.select_related("application", "decided_by", "application__queue_entry__queue")
+        _reviewable_decisions(officer)
+        .select_related("application", "decided_by", "application__queue_entry__queue")
         .prefetch_related("reasons")
         .order_by("decided_at")[:limit]
     )
@@ -332,14 +338,9 @@ def access_log(
 
 
 def second_review_count(*, officer: User) -> int:
-    """How many decisions wait for this officer's second review: second_review_list's scope,
-    counted (the start page shows the number, not the list)."""
-    decisions = Decision.objects.filter(state=Decision.State.AWAITING_REVIEW).exclude(
-        decided_by=officer
-    )
-    if not officer.is_supervisor:
-        decisions = decisions.filter(application__queue_entry__queue__members=officer)
-    return decisions.count()
+    """How many decisions wait for this officer's second review (the start page shows the
+    number, not the list)."""
+    return _reviewable_decisions(officer).count()
 
 
 def queues_not_joined(*, officer: User) -> QuerySet[ReviewQueue]:
