@@ -36,7 +36,7 @@ from applications.forms import (
 from applications.models import Application, Degree, Document, Status
 from applications.notifications import send_applicant_email
 from integrations.models import ApplicationFiling
-from kvisa.errors import Conflict, ValidationFailed
+from kvisa.errors import Conflict, NotFound, ValidationFailed
 from policy.models import Institution, StemField
 from policy.selectors import policy_in_force
 
@@ -59,21 +59,23 @@ def _section_form(form_class: type[forms.ModelForm], data: dict[str, Any], insta
     return form_class(data, instance=instance)
 
 
+# API values that name a governed-list row, and how: forms take the row's key.
+_LOOKUPS: tuple[tuple[str, type[Any], str], ...] = (
+    ("post_field", StemField, "code"),
+    ("field", StemField, "code"),
+    ("employer_institution", Institution, "name_en"),
+    ("institution", Institution, "name_en"),
+)
+
+
 def _codes_to_keys(data: dict[str, Any]) -> dict[str, Any]:
-    """The API names STEM fields by code and institutions by English name; forms take keys."""
+    """The API names STEM fields by code and institutions by English name; forms take keys (an
+    unknown name becomes a key the form refuses, with its own message)."""
     resolved = dict(data)
-    if resolved.get("post_field"):
-        field = StemField.objects.filter(code=resolved["post_field"]).first()
-        resolved["post_field"] = field.pk if field else "unknown"
-    if resolved.get("employer_institution"):
-        institution = Institution.objects.filter(name_en=resolved["employer_institution"]).first()
-        resolved["employer_institution"] = institution.pk if institution else "unknown"
-    if resolved.get("field"):
-        field = StemField.objects.filter(code=resolved["field"]).first()
-        resolved["field"] = field.pk if field else "unknown"
-    if resolved.get("institution"):
-        institution = Institution.objects.filter(name_en=resolved["institution"]).first()
-        resolved["institution"] = institution.pk if institution else "unknown"
+    for name, model, lookup in _LOOKUPS:
+        if resolved.get(name):
+            row = model.objects.filter(**{lookup: resolved[name]}).first()
+            resolved[name] = row.pk if row else "unknown"
     return resolved
 
 
@@ -147,8 +149,6 @@ def application_file(
 
 def filed_application(*, client: ApiClient, public_id: Any) -> Application:
     """An application this client filed, else NotFound."""
-    from kvisa.errors import NotFound
-
     application = (
         Application.objects.filter(filing__client=client, public_id=public_id)
         .select_related("applicant", "policy_version")

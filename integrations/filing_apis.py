@@ -9,25 +9,32 @@
 
 from __future__ import annotations
 
-from typing import cast
-
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api_auth import api_client_of, scope_required
-from accounts.models import ApiClient, Scope
+from accounts.api_auth import scope_required
+from accounts.models import Scope
 from applications.checklist import missing_items
 from applications.models import Application, DocumentKind, Status
 from integrations import filing
+from integrations.apis import IsIntegrationClient, _client
+from kvisa.errors import ValidationFailed
 from kvisa.schema import problems
 from ops.idempotency import idempotent
 from policy.selectors import policy_in_force
 
-SUBMIT = scope_required(Scope.APPLICATIONS_SUBMIT)
+# The scope is never an officer's; IsIntegrationClient makes the caller a client for the types.
+SUBMIT: list[type[BasePermission]] = [
+    scope_required(Scope.APPLICATIONS_SUBMIT),
+    IsIntegrationClient,
+]
 SECTION_HELP = (
     "Answers by section, named as in the applicant's form: path {path}; personal {family_name, "
     "given_names, native_name, sex, date_of_birth, place_of_birth, nationality}; passport "
@@ -40,15 +47,6 @@ SECTION_HELP = (
     "planned_stay_days, previous_visits, previous_visits_details, previous_refusals, "
     "previous_refusals_details}."
 )
-
-
-def _client(request: Request) -> ApiClient:
-    client = api_client_of(request)
-    if client is None:
-        from kvisa.errors import Forbidden
-
-        raise Forbidden("Only integration clients file applications.")
-    return cast(ApiClient, client)
 
 
 class MissingSerializer(serializers.Serializer):
@@ -119,7 +117,7 @@ EXAMPLE = {
 
 
 class ApplicationFileApi(APIView):
-    permission_classes = [SUBMIT]
+    permission_classes = SUBMIT
 
     class ApplicationFileInputSerializer(serializers.Serializer):
         applicant_email = serializers.EmailField()
@@ -156,7 +154,7 @@ class ApplicationFileApi(APIView):
 class FiledApplicationApi(APIView):
     """An application this client filed: its status, and what it still lacks."""
 
-    permission_classes = [SUBMIT]
+    permission_classes = SUBMIT
 
     @extend_schema(
         operation_id="applications_retrieve",
@@ -169,7 +167,7 @@ class FiledApplicationApi(APIView):
 
 
 class FiledDocumentApi(APIView):
-    permission_classes = [SUBMIT]
+    permission_classes = SUBMIT
     parser_classes = [MultiPartParser]
 
     class FiledDocumentInputSerializer(serializers.Serializer):
@@ -195,10 +193,6 @@ class FiledDocumentApi(APIView):
     )
     @idempotent
     def post(self, request: Request, application_id: str) -> Response:
-        from django.core.exceptions import ValidationError as DjangoValidationError
-
-        from kvisa.errors import ValidationFailed
-
         client = _client(request)
         application = filing.filed_application(client=client, public_id=application_id)
         data = self.FiledDocumentInputSerializer(data=request.data)
@@ -224,7 +218,7 @@ class InvitationApi(APIView):
     """Ask the applicant to check and sign (the draft must be complete: 422 lists what is
     missing otherwise)."""
 
-    permission_classes = [SUBMIT]
+    permission_classes = SUBMIT
 
     @extend_schema(
         operation_id="applications_invite",
@@ -234,14 +228,12 @@ class InvitationApi(APIView):
     )
     @idempotent
     def post(self, request: Request, application_id: str) -> Response:
-        from kvisa.errors import ValidationFailed
-
         client = _client(request)
         application = filing.filed_application(client=client, public_id=application_id)
         missing = filing.invitation_send(client=client, application=application)
         if missing:
             raise ValidationFailed(
-                "The application is not complete yet.", extra={"errors": {"missing": missing}}
+                _("The application is not complete yet."), extra={"errors": {"missing": missing}}
             )
         return Response(
             FiledApplicationSerializer(application).data, status=status.HTTP_202_ACCEPTED
