@@ -9,12 +9,16 @@ officer, nobody reviews their own decision. Writes to a case accept ``If-Match``
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
 from django.http import FileResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -180,13 +184,32 @@ class ClaimNextApi(APIView):
 # --- Cases --------------------------------------------------------------------------------------
 
 
+class UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time, held in UTC: PostgreSQL refuses offsets past ±15:59, which ISO
+    allows, and a date-time that leaves the calendar once in UTC is refused here, not by the
+    database (both were 500s)."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError as exc:
+            raise forms.ValidationError(_("This date and time is out of range.")) from exc
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
+
+
 class CaseFilter(django_filters.FilterSet):
     queue = django_filters.CharFilter(field_name="queue_entry__queue__code")
     status = django_filters.MultipleChoiceFilter(choices=Status.choices)
     field = django_filters.CharFilter(method="filter_field", label="STEM field code")
     nationality = django_filters.CharFilter(lookup_expr="iexact")
-    submitted_after = django_filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
-    submitted_before = django_filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="lt")
+    submitted_after = UtcDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
+    submitted_before = UtcDateTimeFilter(field_name="submitted_at", lookup_expr="lt")
     overdue = django_filters.BooleanFilter(method="filter_overdue")
     reference = django_filters.CharFilter(lookup_expr="iexact")
 
