@@ -3,8 +3,9 @@
 A webhook URL is chosen by the client, so without a check our workers would POST wherever it
 points: the cloud metadata service (169.254.169.254), the database, the admin of a router on
 the internal network (server-side request forgery). The host is resolved and every address it
-resolves to must be a public one; this runs at registration and again before each delivery,
-because DNS can change in between. settings.WEBHOOKS_ALLOWED_HOSTS exempts named hosts.
+resolves to must be a public one. This runs at registration, and again at every delivery
+inside the connection itself, which connects only to an address it has just checked
+(integrations/transport.py). settings.WEBHOOKS_ALLOWED_HOSTS exempts named hosts.
 """
 
 from __future__ import annotations
@@ -58,12 +59,24 @@ def webhook_url_check(url: str) -> None:
         raise UnsafeUrl(_("A webhook URL needs a host."))
     if host in settings.WEBHOOKS_ALLOWED_HOSTS:
         return
+    public_addresses(host, port)
+
+
+def public_addresses(host: str, port: int) -> list[IPAddress]:
+    """Every address `host` resolves to, when all are public; UnsafeUrl otherwise.
+
+    The delivery connection (integrations/transport.py) calls this at connect time and then
+    connects to one of the addresses returned, so what is checked is what is connected to: a
+    name that resolves to a public address for the check and to 127.0.0.1 a moment later (DNS
+    rebinding) gains nothing.
+    """
     try:
         resolved = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise UnsafeUrl(
             _("The webhook host %(host)s cannot be resolved.") % {"host": host}
         ) from exc
+    addresses = []
     for *_rest, sockaddr in resolved:
         # An IPv6 scope ("fe80::1%eth0") is not part of the address.
         address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
@@ -72,5 +85,8 @@ def webhook_url_check(url: str) -> None:
                 _("The webhook host %(host)s resolves to an address that is not public.")
                 % {"host": host}
             )
-    if not resolved:
+        if address not in addresses:
+            addresses.append(address)
+    if not addresses:
         raise UnsafeUrl(_("The webhook host %(host)s cannot be resolved.") % {"host": host})
+    return addresses

@@ -36,6 +36,7 @@ from accounts.models import ApiClient
 from integrations import selectors
 from integrations.addresses import UnsafeUrl, webhook_url_check
 from integrations.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
+from integrations.transport import webhook_session
 from kvisa.errors import Conflict, ValidationFailed
 from ops.models import EventType, OutboxEvent
 from ops.queueing import enqueue_on_commit
@@ -330,7 +331,7 @@ def _send(claim: _Claim) -> _Outcome:
         return _Outcome(at=at, status_code=status_code, error=error[:2000], duration_ms=elapsed)
 
     try:
-        webhook_url_check(claim.url)  # again: the host may resolve elsewhere by now
+        webhook_url_check(claim.url)  # the scheme and host may no longer be allowed
     except UnsafeUrl as exc:
         return outcome(None, f"refused: {exc.message}")
     signed_at = at.astimezone(UTC)
@@ -346,7 +347,7 @@ def _send(claim: _Claim) -> _Outcome:
     try:
         # stream: only the status line and headers are read, never a large body; no redirects:
         # a 3xx is a failure, not an invitation to POST somewhere unchecked.
-        with requests.post(
+        with webhook_session().post(
             claim.url,
             data=claim.body.encode(),
             headers=headers,
@@ -355,6 +356,8 @@ def _send(claim: _Claim) -> _Outcome:
             stream=True,
         ) as response:
             status_code = response.status_code
+    except UnsafeUrl as exc:  # at connect time: the name now resolves somewhere not public
+        return outcome(None, f"refused: {exc.message}")
     except requests.RequestException as exc:
         return outcome(None, f"{type(exc).__name__}: {exc}")
     return outcome(status_code, "" if 200 <= status_code < 300 else f"HTTP {status_code}")

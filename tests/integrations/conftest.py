@@ -60,12 +60,24 @@ class Resolver:
         self.answers: dict[str, list[str]] = {}
         self._real = socket.getaddrinfo
 
+        self.then: dict[str, list[str]] = {}
+        self.lookups: list[str] = []
+
     def set(self, host: str, *addresses: str) -> None:
         self.answers[host] = list(addresses)
+
+    def rebind(self, host: str, first: str, then: str) -> None:
+        """`first` for the first lookup of `host`, `then` for every later one (DNS rebinding:
+        a hostile name server with a time-to-live of zero)."""
+        self.answers[host] = [first]
+        self.then[host] = [then]
 
     def __call__(self, host: Any, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
         if host not in self.answers:
             return self._real(host, port, *args, **kwargs)
+        self.lookups.append(host)
+        if len([h for h in self.lookups if h == host]) > 1 and host in self.then:
+            self.answers[host] = self.then[host]
         if not self.answers[host]:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return [
