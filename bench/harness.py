@@ -224,6 +224,7 @@ def wrk(
         if line is None:
             raise SystemExit(f"wrk gave no summary for {name}:\n{out.stdout}\n{out.stderr}")
         results = json.loads(line.removeprefix("WRK_JSON "))
+        waited = settle()
     seconds_run = results["duration_us"] / 1e6
     return Measure(
         name=name,
@@ -233,8 +234,29 @@ def wrk(
         errors=results["non2xx"] + results["socket_errors"],
         requests=results["requests"],
         seconds=round(seconds_run, 1),
-        extra={"connections": connections, "threads": threads},
+        extra={"connections": connections, "threads": threads, "settled_seconds": round(waited, 1)},
     )
+
+
+def settle(timeout: float = 600) -> float:
+    """Wait until the database runs nothing but us: requests wrk gave up on are still being
+    served (gunicorn finishes them, PostgreSQL runs their queries) and would slow the next run.
+    Returns the seconds waited."""
+    import psycopg
+
+    began = time.monotonic()
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+        while True:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND state <> 'idle' AND pid <> pg_backend_pid() AND backend_type = "
+                "'client backend'"
+            ).fetchone()
+            if not row or not row[0] or time.monotonic() - began > timeout:
+                break
+            time.sleep(0.5)
+    time.sleep(0.5)  # gunicorn writes the last responses
+    return time.monotonic() - began
 
 
 def pgbench(name: str, script: str, *, duration: int, clients: int, workdir: Path) -> Measure:
@@ -296,7 +318,7 @@ def _request(
         headers["Idempotency-Key"] = f"bench-check-{time.time_ns()}"
     req = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310
     try:
-        with urllib.request.urlopen(req, timeout=30) as response:  # noqa: S310 - our server
+        with urllib.request.urlopen(req, timeout=120) as response:  # noqa: S310 - our server
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
