@@ -59,3 +59,20 @@ CLAIMS ?=
 .PHONY: bench-claim
 bench-claim: $(STAMP)
 	$(PY) bench/claim_next.py --n $(N) $(if $(CLAIMS),--claims $(CLAIMS))
+
+## make bench-seed N=1000000: seed the HTTP benchmark's database (DATABASE_URL, default
+## BENCH_DATABASE_URL; its name must contain "bench"); make bench: gunicorn, wrk, pgbench and a
+## Celery worker, every scenario beside its baseline, one table and bench/results/bench-<date>.*
+## (DURATION= seconds a load run, BENCH_ARGS= more options; see bench/README.md). Not tests.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/kvisa_bench_http
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/8
+DURATION ?= 10
+BENCH_ARGS ?=
+BENCH_ENV = DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} \
+	REDIS_URL=$${BENCH_REDIS_URL:-$(BENCH_REDIS_URL)} KVISA_ENV_FILE=bench/.env
+.PHONY: bench-seed bench
+bench-seed: $(STAMP)
+	$(BENCH_ENV) $(PY) bench/seed.py --n $(N)
+
+bench: $(STAMP)
+	$(BENCH_ENV) $(PY) bench/harness.py --duration $(DURATION) $(BENCH_ARGS)

@@ -43,35 +43,15 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kvisa.settings")
 os.environ["DJANGO_DEBUG"] = "false"  # DEBUG on would record every query in memory
 
-BATCH = 100_000
-APPLICANTS = 2_000
-HOLDERS = 120  # officers who hold one case each (the seeded in_review cases)
-BENCH_QUEUE = "standard"
-EMAIL_DOMAIN = "bench.kvisa.test"
-
-# Status of the N applications, as in a system that has run for a year: most decided.
-STATUS_MIX = (
-    ("draft", 0.04),
-    ("withdrawn", 0.03),
-    ("submitted", 0.005),
-    ("queued", 0.15),  # waiting in a queue (a few become in_review, held by HOLDERS)
-    ("evidence_requested", 0.03),  # its entry is paused
-    ("approved", 0.545),
-    ("refused", 0.20),
+from bench.seed import (  # noqa: E402 - after the path and the environment are set
+    BENCH_QUEUE,
+    HOLDERS,
+    database_setup,
+    join_queues,
+    seed,
+    users,
+    vacuum,
 )
-QUEUE_MIX = (
-    ("standard", 0.62),
-    ("fast-track", 0.15),
-    ("integrity", 0.08),
-    ("returned-evidence", 0.15),
-)
-# Nationalities weighted roughly like a real applicant pool (as in policy_simulation.py).
-NATIONALITIES = (
-    ("IN", 18), ("PK", 8), ("NG", 7), ("RU", 6), ("BR", 5), ("ID", 5), ("VN", 5), ("EG", 4),
-    ("BD", 4), ("IR", 4), ("KZ", 3), ("US", 3), ("DE", 2), ("FR", 2), ("GB", 2), ("IT", 2),
-    ("KR", 2), ("JP", 2), ("MY", 2), ("TH", 2), ("ET", 2), ("KE", 2), ("MA", 1), ("TR", 1),
-    ("MX", 1), ("AR", 1), ("UZ", 1), ("NP", 1), ("LK", 1), ("GH", 1),
-)  # fmt: skip
 
 # The "finish" step of claim-then-finish, for the service and the baseline alike: the case is
 # done. claimed_by stays set (only in_review rows must be held, and only one per officer), so
@@ -89,399 +69,6 @@ RAW_TAKE_SQL = (
     "claimed_at = now(), lease_expires_at = now() + interval '30 minutes', updated_at = now() "
     "WHERE id = %s"
 )
-
-
-def _database_setup() -> str:
-    """Create the benchmark database when missing (never a test or development database)."""
-    url = os.environ.get("DATABASE_URL", "")
-    name = urlsplit(url).path.lstrip("/")
-    if not url or "bench" not in name:
-        sys.exit(
-            "Set DATABASE_URL to a database of its own whose name contains 'bench', e.g.\n"
-            "  DATABASE_URL=postgres://postgres@127.0.0.1:5432/kvisa_bench_claim"
-        )
-    import psycopg
-    from psycopg import sql
-
-    server = urlsplit(url)._replace(path="/postgres").geturl()
-    with psycopg.connect(server, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            print(f"created database {name}")
-    return url
-
-
-# --- Seeding -----------------------------------------------------------------------------------
-
-
-def _emails(kind: str, count: int) -> list[str]:
-    return [f"bench-{kind}-{i:04d}@{EMAIL_DOMAIN}" for i in range(count)]
-
-
-def _users(kind: str, count: int, *, officer: bool) -> list[int]:
-    """The bench users of one kind (created when missing), officers in the officer group."""
-    from django.contrib.auth.models import Group
-
-    from accounts.models import User
-
-    emails = _emails(kind, count)
-    users = [User(email=e, full_name=f"Bench {kind} {i}") for i, e in enumerate(emails)]
-    for user in users:
-        user.set_unusable_password()
-    User.objects.bulk_create(users, ignore_conflicts=True)
-    ids = dict(User.objects.filter(email__in=emails).values_list("email", "pk"))
-    pks = [ids[e] for e in emails]
-    if officer:
-        group = Group.objects.get(name="officer")
-        through = User.groups.through
-        through.objects.bulk_create(
-            [through(user_id=pk, group_id=group.pk) for pk in pks], ignore_conflicts=True
-        )
-    return pks
-
-
-def _join_queues(user_ids: list[int]) -> None:
-    from policy.models import ReviewQueue
-
-    through = ReviewQueue.members.through
-    through.objects.bulk_create(
-        [
-            through(reviewqueue_id=queue_id, user_id=user_id)
-            for queue_id in ReviewQueue.objects.values_list("pk", flat=True)
-            for user_id in user_ids
-        ],
-        ignore_conflicts=True,
-    )
-
-
-def _uniform(seed: int) -> str:
-    """A deterministic pseudo-random number in [0, 1) per row (so batches can be re-run)."""
-    return f"((hashint8extended(g.i, {seed}) & 1048575)::float8 / 1048576)"
-
-
-def _pick(expr: str, mix: tuple[tuple[str, float], ...], values: dict[str, str]) -> str:
-    """CASE over cumulative shares: the SQL for "choose by weight"."""
-    parts, total = [], 0.0
-    for key, share in mix[:-1]:
-        total += share
-        parts.append(f"WHEN {expr} < {total:.6f} THEN {values[key]}")
-    return f"CASE {' '.join(parts)} ELSE {values[mix[-1][0]]} END"
-
-
-def _damm_sql(digits: str) -> str:
-    """applications.reference.check_digit as one SQL expression (Damm's table, unrolled)."""
-    from applications.reference import _DAMM_TABLE
-
-    table = "ARRAY[" + ",".join(str(v) for row in _DAMM_TABLE for v in row) + "]"
-    expr = "0"
-    for position in range(1, 12):
-        expr = f"({table})[({expr}) * 10 + substr({digits}, {position}, 1)::int + 1]"
-    return expr
-
-
-def _application_constants() -> dict[str, tuple[Any, str]]:
-    """Every column of Application with the value the ORM would write for a typical submitted
-    application (defaults, encryption, JSON), and its SQL type for the cast."""
-    from django.db import connection
-
-    from applications.models import Application
-
-    template = Application(
-        applicant_id=1,
-        family_name="BENCH",
-        given_names="Case",
-        sex="X",
-        place_of_birth="Bench City",
-        passport_number="E12345678",
-        passport_issuing_country="IN",
-        contact_email=f"applicant@{EMAIL_DOMAIN}",
-        address_line="1 Bench Road",
-        city="Bench City",
-        postal_code="100000",
-        country_of_residence="IN",
-        employer_name="Bench University",
-        job_title="Researcher",
-        declarations_accepted=True,
-        signature_name="Case BENCH",
-        intended_activities=["science"],
-        snapshot={},
-    )
-    return {
-        str(f.column): (f.get_db_prep_save(f.pre_save(template, add=True), connection),
-                        str(f.db_type(connection)))
-        for f in Application._meta.concrete_fields
-    }  # fmt: skip
-
-
-def _seed_batch(
-    cursor: Any, lo: int, hi: int, *, anchor: datetime, applicants: list[int], actors: list[int]
-) -> None:
-    """Applications lo..hi (their id is their row number), their queue entries and timeline."""
-    from policy.models import ReviewQueue
-
-    queues = dict(ReviewQueue.objects.values_list("code", "pk"))
-    status = _pick(_uniform(1), STATUS_MIX, {s: f"'{s}'" for s, _share in STATUS_MIX})
-    queue = _pick(_uniform(2), QUEUE_MIX, {code: str(queues[code]) for code, _s in QUEUE_MIX})
-    nationality_pool = [c for c, weight in NATIONALITIES for _ in range(weight)]
-    nationality = (
-        "(ARRAY[" + ",".join(f"'{c}'" for c in nationality_pool) + "])"
-        f"[1 + floor({_uniform(5)} * {len(nationality_pool)})::int]"
-    )
-    # When it was submitted: the waiting cases over the last four months, the decided ones
-    # over the ten months before, a few unrouted ones in the last two hours.
-    submitted = f"""CASE status
-        WHEN 'draft' THEN NULL
-        WHEN 'submitted' THEN %(anchor)s - {_uniform(4)} * interval '2 hours'
-        WHEN 'queued' THEN %(anchor)s - interval '1 hour' - {_uniform(4)} * interval '120 days'
-        WHEN 'evidence_requested'
-            THEN %(anchor)s - interval '4 days' - {_uniform(4)} * interval '120 days'
-        ELSE %(anchor)s - interval '35 days' - {_uniform(4)} * interval '300 days' END"""
-    varying = {
-        "id": "g.i",
-        "public_id": "gen_random_uuid()",
-        "status": "status",
-        "reference": "CASE WHEN submitted_at IS NULL THEN NULL ELSE 'KV-' || year || '-' "
-        "|| lpad(g.i::text, 7, '0') || '-' || "
-        + _damm_sql("(year || lpad(g.i::text, 7, '0'))")
-        + " END",
-        "path": f"CASE WHEN {_uniform(6)} < 0.2 THEN 'researcher' ELSE 'graduate' END",
-        "nationality": nationality,
-        "passport_digest": "md5(g.i::text)",
-        "date_of_birth": f"date '1995-01-01' - (({_uniform(7)} * 12000)::int)",
-        "policy_version_id": "%(policy)s",
-        "applicant_id": f"(%(applicants)s::bigint[])[1 + mod(g.i, {len(applicants)})]",
-        "created_at": f"coalesce(submitted_at, %(anchor)s - {_uniform(4)} * interval '200 days')"
-        " - interval '3 days'",
-        "updated_at": "coalesce(decided_at, withdrawn_at, submitted_at, "
-        f"%(anchor)s - {_uniform(4)} * interval '200 days')",
-        "submitted_at": "submitted_at",
-        "decided_at": "decided_at",
-        "withdrawn_at": "withdrawn_at",
-        "signed_at": "submitted_at",
-    }
-    constants = _application_constants()
-    columns, values, params = [], [], {
-        "anchor": anchor, "policy": _policy_id(), "applicants": applicants,
-        "lo": lo, "hi": hi, "actors": actors,
-    }  # fmt: skip
-    for column, (value, db_type) in constants.items():
-        columns.append(f'"{column}"')
-        if column in varying:
-            values.append(varying[column])
-        else:
-            params[f"c_{column}"] = value
-            values.append(f"%(c_{column})s::{db_type}")
-    cursor.execute(
-        f"""
-        INSERT INTO applications_application ({", ".join(columns)})
-        SELECT {", ".join(values)}
-        FROM generate_series(%(lo)s, %(hi)s) AS g(i)
-        CROSS JOIN LATERAL (SELECT {status} AS status) s
-        CROSS JOIN LATERAL (SELECT {submitted} AS submitted_at) t
-        CROSS JOIN LATERAL (
-            SELECT to_char(submitted_at AT TIME ZONE 'UTC', 'YYYY') AS year,
-                CASE WHEN status IN ('approved', 'refused')
-                    THEN submitted_at + interval '3 days' + {_uniform(8)} * interval '28 days'
-                    END AS decided_at,
-                CASE WHEN status = 'withdrawn'
-                    THEN submitted_at + interval '1 day' + {_uniform(8)} * interval '20 days'
-                    END AS withdrawn_at
-        ) d
-        """,  # noqa: S608 - built from constants and the model's own columns
-        params,
-    )
-    # Queue entries: one per routed application; its id is the application's.
-    cursor.execute(
-        f"""
-        INSERT INTO screening_queueentry (id, application_id, queue_id, state, priority,
-            entered_at, due_at, paused_at, escalated_at, claimed_by_id, claimed_at,
-            lease_expires_at, updated_at)
-        SELECT a.id, a.id, q.id, e.state,
-            q.priority + CASE WHEN e.escalated THEN 50 WHEN {_uniform(3)} < 0.15 THEN 10
-                ELSE 0 END,
-            e.entered_at, e.due_at,
-            CASE WHEN e.state = 'paused'
-                THEN least(e.entered_at + interval '3 days', %(anchor)s) END,
-            CASE WHEN e.escalated THEN e.due_at END,
-            NULL, NULL, NULL, coalesce(a.decided_at, a.withdrawn_at, e.entered_at)
-        FROM generate_series(%(lo)s, %(hi)s) AS g(i)
-        JOIN applications_application a ON a.id = g.i
-        JOIN policy_reviewqueue q ON q.id = {queue}
-        CROSS JOIN LATERAL (
-            SELECT CASE a.status WHEN 'queued' THEN 'waiting' WHEN 'evidence_requested'
-                    THEN 'paused' ELSE 'done' END AS state,
-                a.submitted_at + interval '40 minutes' AS entered_at,
-                a.submitted_at + interval '40 minutes'
-                    + q.service_level_days * interval '1.4 days' AS due_at
-        ) e0
-        CROSS JOIN LATERAL (
-            SELECT e0.*, {_uniform(3)} < 0.04 AND e0.due_at < %(anchor)s AS escalated
-        ) e
-        WHERE a.status IN ('queued', 'evidence_requested', 'approved', 'refused')
-            OR (a.status = 'withdrawn' AND {_uniform(9)} < 0.7)
-        """,  # noqa: S608 - built from constants and the model's own columns
-        params,
-    )
-    # The timeline: created, submitted, queued, claimed, decided / withdrawn.
-    cursor.execute(
-        f"""
-        INSERT INTO applications_timelineevent (at, kind, from_status, to_status, message,
-            public, data, actor_id, application_id)
-        SELECT t.at, t.kind, t.from_status, t.to_status, '', t.public, '{{}}'::jsonb,
-            t.actor, a.id
-        FROM generate_series(%(lo)s, %(hi)s) AS g(i)
-        JOIN applications_application a ON a.id = g.i
-        LEFT JOIN screening_queueentry e ON e.application_id = a.id
-        CROSS JOIN LATERAL (
-            SELECT (%(actors)s::bigint[])[1 + mod(g.i, {len(actors)})] AS officer,
-                a.applicant_id AS applicant
-        ) who
-        CROSS JOIN LATERAL (VALUES
-            (a.created_at, 'created', '', 'draft', true, who.applicant, true),
-            (a.submitted_at, 'status', 'draft', 'submitted', true, who.applicant,
-                a.submitted_at IS NOT NULL),
-            (e.entered_at, 'status', 'submitted', 'queued', true, NULL, e.id IS NOT NULL),
-            (a.decided_at - interval '2 days', 'status', 'queued', 'in_review', true,
-                who.officer, a.decided_at IS NOT NULL),
-            (a.decided_at, 'status', 'in_review', a.status, true, who.officer,
-                a.decided_at IS NOT NULL),
-            (a.withdrawn_at, 'status', CASE WHEN e.id IS NULL THEN 'submitted'
-                ELSE 'queued' END, 'withdrawn', true, who.applicant, a.withdrawn_at IS NOT NULL)
-        ) AS t(at, kind, from_status, to_status, public, actor, present)
-        WHERE t.present
-        """,  # noqa: S608 - built from constants and the model's own columns
-        params,
-    )
-
-
-def _policy_id() -> int:
-    from policy.selectors import policy_in_force
-
-    return policy_in_force().pk
-
-
-def _hand_out_held_cases(holders: list[int], anchor: datetime) -> int:
-    """Officers at work: each holder who holds nothing takes one waiting case (any queue)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            WITH free AS (
-                SELECT u, row_number() OVER (ORDER BY u) AS n FROM unnest(%(holders)s::bigint[])
-                    AS u WHERE NOT EXISTS (SELECT 1 FROM screening_queueentry
-                        WHERE claimed_by_id = u AND state = 'in_review')
-            ), picked AS (
-                SELECT id, row_number() OVER (ORDER BY id) AS n FROM (
-                    SELECT id FROM screening_queueentry WHERE state = 'waiting'
-                    ORDER BY hashint8extended(id, 11) LIMIT (SELECT count(*) FROM free)) p
-            ), held AS (
-                UPDATE screening_queueentry e SET state = 'in_review', claimed_by_id = free.u,
-                    claimed_at = %(anchor)s - interval '20 minutes',
-                    lease_expires_at = %(anchor)s + interval '1 day', updated_at = %(anchor)s
-                FROM picked JOIN free USING (n) WHERE e.id = picked.id
-                RETURNING e.application_id, e.claimed_by_id
-            ), moved AS (
-                UPDATE applications_application a SET status = 'in_review',
-                    updated_at = %(anchor)s
-                FROM held WHERE a.id = held.application_id RETURNING a.id
-            )
-            INSERT INTO applications_timelineevent (at, kind, from_status, to_status, message,
-                public, data, actor_id, application_id)
-            SELECT %(anchor)s - interval '20 minutes', 'status', 'queued', 'in_review', '',
-                true, '{"claimed": true}'::jsonb, held.claimed_by_id, held.application_id
-            FROM held
-            """,
-            {"holders": holders, "anchor": anchor},
-        )
-        return cursor.rowcount
-
-
-def _reference_sequences() -> None:
-    """Move the per-year reference sequences past the seeded numbers (as next_reference would
-    see them), so a real submission in this database could not collide."""
-    from django.db import connection
-
-    from applications.reference import MAX_SEQUENCE
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT substr(reference, 4, 4)::int, max(id) FROM applications_application "
-            "WHERE reference LIKE 'KV-%%' GROUP BY 1"
-        )
-        for year, last in cursor.fetchall():
-            name = f"applications_reference_{year:04d}"
-            cursor.execute(
-                f"CREATE SEQUENCE IF NOT EXISTS {name} AS integer MINVALUE 1 "
-                f"MAXVALUE {MAX_SEQUENCE}"
-            )
-            cursor.execute("SELECT setval(%s, %s)", [name, last])
-        for table in ("applications_application", "screening_queueentry"):
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 - fixed names
-                f"(SELECT coalesce(max(id), 1) FROM {table}))"
-            )
-
-
-def seed(n: int, *, holders: list[int]) -> dict[str, Any]:
-    """Make sure N applications exist (row i has id i); returns what was done and how long."""
-    from django.db import connection, transaction
-
-    from applications.models import Application
-    from applications.reference import parse_reference
-
-    present = Application.objects.count()
-    if present >= n:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
-                "WHERE datname = current_database()"
-            )
-            (comment,) = cursor.fetchone()
-        earlier = json.loads(comment) if comment and comment.startswith("{") else None
-        return {"added": 0, "present": present, "earlier_seeding": earlier}
-    last = Application.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    applicants = _users("applicant", APPLICANTS, officer=False)
-    anchor = datetime.now(UTC).replace(microsecond=0)
-    began = time.perf_counter()
-    for lo in range(last + 1, last + 1 + n - present, BATCH):
-        hi = min(lo + BATCH - 1, last + n - present)
-        with transaction.atomic(), connection.cursor() as cursor:
-            _seed_batch(cursor, lo, hi, anchor=anchor, applicants=applicants, actors=holders)
-        print(
-            f"  seeded {hi - last + present:>9,} / {n:,} ({time.perf_counter() - began:.0f} s)",
-            end="\r",
-            flush=True,
-        )
-    print()
-    held = _hand_out_held_cases(holders, anchor)
-    _reference_sequences()
-    inserted = time.perf_counter() - began
-    for reference in Application.objects.exclude(reference=None).values_list(
-        "reference", flat=True
-    )[:200]:
-        parse_reference(str(reference))  # the seeded check digits are the real ones
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
-        done = {
-            "added": n - present,
-            "present": n,
-            "held_cases": held,
-            "insert_seconds": round(inserted, 1),
-            "vacuum_analyze_seconds": round(time.perf_counter() - began - inserted, 1),
-            "seconds": round(time.perf_counter() - began, 1),
-            "at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "database_size": None,
-        }
-        cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
-        (done["database_size"],) = cursor.fetchone()
-        # Kept with the database, so a later run that skips seeding still reports it.
-        cursor.execute(
-            f"COMMENT ON DATABASE {connection.ops.quote_name(connection.settings_dict['NAME'])}"
-            " IS %s",
-            [json.dumps(done)],
-        )
-    return done
 
 
 def reset_previous_runs(bench_officers: list[int]) -> int:
@@ -507,14 +94,6 @@ def reset_previous_runs(bench_officers: list[int]) -> int:
             "DELETE FROM applications_timelineevent WHERE actor_id = ANY(%s)", [bench_officers]
         )
     return restored
-
-
-def _vacuum(*tables: str) -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        for table in tables:
-            cursor.execute(f"VACUUM (ANALYZE) {table}")
 
 
 def _buffers(plan: list[str]) -> int:
@@ -939,7 +518,7 @@ def main() -> None:
     args = parser.parse_args()
     further = args.claims if args.claims is not None else max(50_000, args.n // 20)
 
-    url = _database_setup()
+    url = database_setup()
     import django
     from django.conf import settings
     from django.core.management import call_command
@@ -953,10 +532,10 @@ def main() -> None:
     from screening.models import QueueEntry
 
     threads = args.threads
-    holders = _users("officer", HOLDERS, officer=True)
-    service_officers = _users("claim-service", max(threads, args.many_threads), officer=True)
-    raw_officers = _users("claim-raw", threads, officer=True)
-    _join_queues(holders + service_officers + raw_officers)
+    holders = users("officer", HOLDERS, officer=True)
+    service_officers = users("claim-service", max(threads, args.many_threads), officer=True)
+    raw_officers = users("claim-raw", threads, officer=True)
+    join_queues(holders + service_officers + raw_officers)
 
     began = time.perf_counter()
     seeded = seed(args.n, holders=holders)
@@ -969,7 +548,7 @@ def main() -> None:
     else:
         print(f"the database holds {seeded['present']:,} applications: not seeded again")
     restored = reset_previous_runs(service_officers + raw_officers)
-    _vacuum("screening_queueentry", "applications_application", "applications_timelineevent")
+    vacuum("screening_queueentry", "applications_application", "applications_timelineevent")
     if restored:
         print(f"put back {restored:,} cases claimed by an earlier run")
     print(f"set-up {time.perf_counter() - began:.1f} s")
@@ -1009,7 +588,7 @@ def main() -> None:
     phases: list[Phase] = []
 
     def measured(name: str, kind: str, n_threads: int, per: int) -> Phase:
-        _vacuum("screening_queueentry")
+        vacuum("screening_queueentry")
         worker, who = (
             (_service_worker, service_officers)
             if kind == "service"
