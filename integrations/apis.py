@@ -20,10 +20,11 @@ from rest_framework.views import APIView
 
 from accounts.api_auth import api_client_of
 from accounts.models import ApiClient
+from integrations import api_examples as X
 from integrations import selectors, services
 from integrations.models import WebhookEndpoint, WebhookMessage
 from kvisa.pagination import StrictCursorPagination
-from kvisa.schema import problems
+from kvisa.schema import answer, body, problems
 from ops.idempotency import idempotent
 from ops.models import EventType
 
@@ -84,6 +85,9 @@ class WebhookEndpointListApi(ListAPIView):
 
     @extend_schema(
         operation_id="webhooks_endpoints_list",
+        examples=[
+            answer(X.ENDPOINT, "An endpoint"),
+        ],
         responses={200: WebhookEndpointSerializer(many=True), **problems(401, 403)},
         tags=["webhooks"],
     )
@@ -98,6 +102,7 @@ class WebhookEndpointListApi(ListAPIView):
             **problems(400, 401, 403, 422),
         },
         examples=[
+            answer(X.ENDPOINT_CREATED, "The secret, shown once", status=201),
             OpenApiExample(
                 "Follow the cases you filed",
                 value={
@@ -105,7 +110,7 @@ class WebhookEndpointListApi(ListAPIView):
                     "events": ["application.submitted", "case.evidence_requested", "case.decided"],
                 },
                 request_only=True,
-            )
+            ),
         ],
         tags=["webhooks"],
     )
@@ -138,6 +143,9 @@ class WebhookEndpointDetailApi(APIView):
 
     @extend_schema(
         operation_id="webhooks_endpoints_retrieve",
+        examples=[
+            answer(X.ENDPOINT, "An endpoint"),
+        ],
         responses={200: WebhookEndpointSerializer, **problems(401, 403, 404)},
         tags=["webhooks"],
     )
@@ -151,7 +159,11 @@ class WebhookEndpointDetailApi(APIView):
             200: WebhookEndpointSerializer,
             **problems(400, 401, 403, 404, 422),
         },
-        examples=[OpenApiExample("Re-enable", value={"is_active": True}, request_only=True)],
+        examples=[
+            OpenApiExample("Re-enable", value={"is_active": True}, request_only=True),
+            body({"events": X.ENDPOINT_UPDATED["events"]}, "Subscribe to one more event"),
+            answer(X.ENDPOINT_UPDATED, "Updated"),
+        ],
         tags=["webhooks"],
     )
     def patch(self, request: Request, endpoint_id: Any) -> Response:
@@ -214,6 +226,9 @@ class WebhookMessageListApi(ListAPIView):
 
     @extend_schema(
         operation_id="webhooks_endpoints_messages_list",
+        examples=[
+            answer(X.MESSAGE, "Delivered at the third attempt"),
+        ],
         responses={
             200: WebhookMessageSerializer(many=True),
             **problems(401, 403, 404),
@@ -231,6 +246,9 @@ class WebhookMessageRedeliverApi(APIView):
 
     @extend_schema(
         operation_id="webhooks_messages_redeliver",
+        examples=[
+            answer(X.REDELIVERED, "Queued from attempt 1", status=202),
+        ],
         request=None,
         responses={
             202: WebhookMessageSerializer,

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import MultiPartParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,10 +23,12 @@ from accounts.api_auth import scope_required
 from accounts.models import Scope
 from applications.checklist import missing_items
 from applications.models import Application, DocumentKind, Status
+from integrations import api_examples as X
 from integrations import filing
 from integrations.apis import IsIntegrationClient, _client
+from integrations.filing_schema import filing_body_serializer
 from kvisa.errors import ValidationFailed
-from kvisa.schema import problems
+from kvisa.schema import answer, problems
 from ops.idempotency import idempotent
 from policy.selectors import policy_in_force
 
@@ -35,18 +37,6 @@ SUBMIT: list[type[BasePermission]] = [
     scope_required(Scope.APPLICATIONS_SUBMIT),
     IsIntegrationClient,
 ]
-SECTION_HELP = (
-    "Answers by section, named as in the applicant's form: path {path}; personal {family_name, "
-    "given_names, native_name, sex, date_of_birth, place_of_birth, nationality}; passport "
-    "{passport_number, passport_issuing_country, passport_issue_date, passport_expiry_date}; "
-    "contact {contact_email, phone, address_line, city, postal_code, country_of_residence}; post "
-    "{employer_name, employer_institution (English name of a recognised institution), job_title, "
-    "post_is_stem_teaching_research, post_field (STEM field code), post_since, "
-    "years_experience, publications_count, patents_count, research_summary}; language "
-    "{hsk_level, degree_taught_in_chinese}; travel {intended_activities, planned_entry_date, "
-    "planned_stay_days, previous_visits, previous_visits_details, previous_refusals, "
-    "previous_refusals_details}."
-)
 
 
 class MissingSerializer(serializers.Serializer):
@@ -118,21 +108,24 @@ EXAMPLE = {
 
 class ApplicationFileApi(APIView):
     permission_classes = SUBMIT
+    parser_classes = [JSONParser]  # nested sections: a form body cannot carry them
 
     class ApplicationFileInputSerializer(serializers.Serializer):
+        """Only the shape: the forms check the answers (filing.application_file)."""
+
         applicant_email = serializers.EmailField()
-        sections = serializers.DictField(child=serializers.DictField(), help_text=SECTION_HELP)
-        degrees = serializers.ListField(
-            child=serializers.DictField(),
-            help_text="Each {level, field (STEM field code), institution (English name) or "
-            "institution_other, country, started_on, awarded_on, documents_in_zh_or_en}.",
-        )
+        sections = serializers.DictField(child=serializers.DictField())
+        degrees = serializers.ListField(child=serializers.DictField())
 
     @extend_schema(
         operation_id="applications_file",
-        request=ApplicationFileInputSerializer,
+        # Validation is the forms' (filing.py); the documented body is read off them.
+        request=filing_body_serializer(),
         responses={201: FiledApplicationSerializer, **problems(401, 403, 422)},
-        examples=[OpenApiExample("A master's graduate", value=EXAMPLE, request_only=True)],
+        examples=[
+            OpenApiExample("A master's graduate", value=EXAMPLE, request_only=True),
+            answer(X.FILED, "A draft that still needs its documents", status=201),
+        ],
         tags=["applications"],
     )
     @idempotent
@@ -158,6 +151,10 @@ class FiledApplicationApi(APIView):
 
     @extend_schema(
         operation_id="applications_retrieve",
+        examples=[
+            answer(X.FILED, "Documents still missing"),
+            answer(X.FILED_COMPLETE, "Complete: ready for the invitation"),
+        ],
         responses={200: FiledApplicationSerializer, **problems(401, 403, 404)},
         tags=["applications"],
     )
@@ -187,6 +184,9 @@ class FiledDocumentApi(APIView):
 
     @extend_schema(
         operation_id="applications_documents_add",
+        examples=[
+            answer(X.FILED_DOCUMENT, "Stored", status=201),
+        ],
         request={"multipart/form-data": FiledDocumentInputSerializer},
         responses={201: FiledDocumentOutputSerializer, **problems(401, 403, 404, 409, 422)},
         tags=["applications"],
@@ -222,6 +222,9 @@ class InvitationApi(APIView):
 
     @extend_schema(
         operation_id="applications_invite",
+        examples=[
+            answer(X.INVITED, "Invitation sent: waiting for the applicant to sign", status=202),
+        ],
         request=None,
         responses={202: FiledApplicationSerializer, **problems(401, 403, 404, 409, 422)},
         tags=["applications"],

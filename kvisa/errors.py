@@ -113,9 +113,12 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     detail = exc.detail
     if isinstance(detail, dict) and set(detail) == {"detail"}:
         detail = detail["detail"]
+    title = str(exc.default_detail)
+    if "{" in title:  # DRF's 415 title is a template ('… "{media_type}" …'): no title for people
+        title = str(_("The request body is in a format this operation does not read."))
     problem = problem_response(
         status_code=response.status_code,
-        title=str(exc.default_detail),
+        title=title,
         detail=detail,
         code=codes if isinstance(codes := exc.get_codes(), str) else str(exc.default_code),
     )

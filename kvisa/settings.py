@@ -356,7 +356,10 @@ SPECTACULAR_SETTINGS = {
         "kvisa.schema.postprocess",
     ],
     # One name for the event types, whether a field lists several (events) or names one (type).
-    "ENUM_NAME_OVERRIDES": {"WebhookEventTypeEnum": "ops.models.EventType"},
+    "ENUM_NAME_OVERRIDES": {
+        "WebhookEventTypeEnum": "ops.models.EventType",
+        "CountryEnum": "integrations.filing_schema.country_choices",
+    },
 }
 
 # --- Celery -----------------------------------------------------------------------------------

@@ -39,8 +39,9 @@ from applications.models import Application, Status, TimelineEvent
 from applications.uploads import private_file_response
 from kvisa.errors import PreconditionFailed, PreconditionRequired
 from kvisa.pagination import StrictCursorPagination
-from kvisa.schema import problems
+from kvisa.schema import answer, body, problems
 from ops.idempotency import idempotent
+from reviews import api_examples as X
 from reviews import selectors, services
 from reviews.models import CaseAccess, Decision, Entries
 from screening.models import QueueEntry
@@ -145,6 +146,9 @@ class QueueListApi(APIView):
 
     @extend_schema(
         operation_id="queues_list",
+        examples=[
+            answer(X.QUEUES[-1], "A queue with four cases waiting"),
+        ],
         responses={200: QueueListOutputSerializer(many=True), **problems(401, 403)},
         tags=["queues"],
     )
@@ -160,6 +164,9 @@ class ClaimNextApi(APIView):
 
     @extend_schema(
         operation_id="queues_claim",
+        examples=[
+            answer(X.CLAIMED, "The case now held"),
+        ],
         request=None,
         responses={
             200: CaseSummarySerializer,
@@ -249,6 +256,9 @@ class CaseListApi(ListAPIView):
 
     @extend_schema(
         operation_id="cases_list",
+        examples=[
+            answer(X.CASE_LIST["results"][0], "A case in the standard queue"),
+        ],
         parameters=[
             OpenApiParameter(name, {"type": "string", "minLength": 1}, description=text)
             for name, text in (
@@ -344,6 +354,9 @@ class CaseDetailApi(APIView):
 
     @extend_schema(
         operation_id="cases_retrieve",
+        examples=[
+            answer(X.CASE, "A case in review, with its screening explained"),
+        ],
         parameters=[ETAG],
         responses={
             200: CaseDetailOutputSerializer,
@@ -389,6 +402,9 @@ class ReleaseApi(APIView):
 
     @extend_schema(
         operation_id="cases_release",
+        examples=[
+            answer(X.RELEASED, "Back in its queue"),
+        ],
         request=None,
         responses={
             200: CaseSummarySerializer,
@@ -465,6 +481,9 @@ class TimelineApi(ListAPIView):
 
     @extend_schema(
         operation_id="cases_timeline",
+        examples=[
+            answer(X.TIMELINE["results"][1], "Claimed from its queue"),
+        ],
         responses={200: TimelineOutputSerializer(many=True), **problems(401, 403, 404)},
         tags=["cases"],
     )
@@ -486,6 +505,9 @@ class NotesApi(APIView):
 
     @extend_schema(
         operation_id="cases_notes_list",
+        examples=[
+            answer(X.NOTE, "A note"),
+        ],
         responses={200: NotesOutputSerializer(many=True), **problems(401, 403, 404)},
         tags=["cases"],
     )
@@ -495,6 +517,10 @@ class NotesApi(APIView):
 
     @extend_schema(
         operation_id="cases_notes_create",
+        examples=[
+            body({"text": X.NOTE["text"]}, "A note for the file"),
+            answer(X.NOTE, "The note", status=201),
+        ],
         request=NotesInputSerializer,
         responses={
             201: NotesOutputSerializer,
@@ -537,6 +563,7 @@ class EvidenceRequestCreateApi(APIView):
             **problems(400, 401, 403, 404, 409, 412, 422),
         },
         examples=[
+            answer(X.EVIDENCE_REQUEST, "Open until its due date", status=201),
             OpenApiExample(
                 "Ask for a transcript",
                 value={
@@ -545,7 +572,7 @@ class EvidenceRequestCreateApi(APIView):
                     "due_on": "2027-01-15",
                 },
                 request_only=True,
-            )
+            ),
         ],
         tags=["cases"],
     )
@@ -600,6 +627,8 @@ class DecisionCreateApi(APIView):
             **problems(400, 401, 403, 404, 409, 412, 422, 428),
         },
         examples=[
+            answer(X.DECISION, "An approval drawn for second review", status=201),
+            answer(X.DECISION_REFUSED, "A refusal: always second-reviewed", status=201),
             OpenApiExample(
                 "Approve with shortened terms",
                 value={
@@ -666,6 +695,17 @@ class SecondReviewApi(APIView):
 
     @extend_schema(
         operation_id="decisions_second_review",
+        examples=[
+            body({"action": "confirm", "comment": "Agreed."}, "Confirm"),
+            body(
+                {
+                    "action": "send_back",
+                    "comment": "The degree was verified by the registry: please look again.",
+                },
+                "Send back",
+            ),
+            answer(X.DECISION_CONFIRMED, "Confirmed: the decision is final"),
+        ],
         request=SecondReviewInputSerializer,
         responses={
             200: DecisionSerializer,
@@ -724,11 +764,14 @@ class VisaVerifyApi(APIView):
         request=VisaVerifyInputSerializer,
         responses={200: VisaVerifyOutputSerializer, **problems(400, 401, 403)},
         examples=[
+            answer(X.VISA_VALID, "Valid"),
+            answer(X.VISA_CHECK, "Issued, not yet valid"),
+            answer(X.VISA_NO_MATCH, "No such visa for this passport"),
             OpenApiExample(
                 "Check a visa at the border",
                 value={"visa_number": "K000012347", "passport_number": "X1234567"},
                 request_only=True,
-            )
+            ),
         ],
         tags=["visas"],
     )
@@ -800,6 +843,9 @@ class StatisticsApi(APIView):
 
     @extend_schema(
         operation_id="statistics_retrieve",
+        examples=[
+            answer(X.STATISTICS, "Counts under 10 are withheld"),
+        ],
         responses={200: StatisticsOutputSerializer, **problems(401, 403, 429)},
         tags=["statistics"],
     )
