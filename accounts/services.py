@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from knox.settings import knox_settings
 
@@ -126,3 +126,10 @@ def api_token_issue(
 
 def api_token_revoke(*, token: ApiToken) -> None:
     token.delete()
+
+
+def api_tokens_purge_expired() -> int:
+    """Delete every expired token; the number deleted. Run daily (accounts.tasks): a request
+    checks only the token it presents (api_auth.BearerTokenAuthentication)."""
+    deleted, _by_model = ApiToken.objects.filter(expiry__lt=timezone.now()).delete()
+    return deleted

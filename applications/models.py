@@ -227,6 +227,12 @@ class Application(models.Model):
                 condition=Q(status="draft"),
                 name="application_stale_draft_idx",
             ),
+            # The officers' case list (reviews.apis.CaseListApi): newest submission first, with
+            # or without a status filter, so a page is an index range, not a sort of the table.
+            models.Index(fields=["-submitted_at", "-id"], name="application_case_list_idx"),
+            models.Index(
+                fields=["status", "-submitted_at", "-id"], name="application_case_status_idx"
+            ),
             # The screening sweeper looks for submissions that were never routed.
             models.Index(
                 fields=["submitted_at"],

@@ -386,6 +386,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=30),
         "options": {"expire_seconds": 30},
     },
+    "accounts-tokens-purge-expired": {
+        "task": "accounts.tasks.tokens_purge_expired",
+        "schedule": crontab(minute=20, hour=2),
+    },
     "applications-drafts-housekeeping": {
         "task": "applications.tasks.drafts_housekeeping",
         "schedule": crontab(minute=40, hour=2),

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import ApiClient, ApiToken, Scope
 from accounts.services import api_client_create, api_token_issue, api_token_revoke
+from accounts.tasks import tokens_purge_expired
 from tests.factories import ApplicantFactory, OfficerFactory, login_with_mfa
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.accounts.urls_scopes")]
@@ -71,6 +72,24 @@ def test_several_tokens_each_revocable_and_expiring(client, time_machine):
     time_machine.move_to(timezone.now() + timedelta(days=2))
     assert _get(client, "stats:read", second_plain).status_code == 401
     assert not ApiToken.objects.filter(user=api.user).exists()  # expired tokens are removed
+
+
+def test_a_request_reads_only_its_own_token_and_the_daily_task_purges_expired_ones(
+    client, time_machine, django_assert_num_queries
+):
+    api = api_client_create(name="Institution", scopes=[Scope.STATS_READ])
+    _long, long_plain = api_token_issue(user=api.user)
+    short, _short_plain = api_token_issue(user=api.user, ttl=timedelta(days=1))
+    for _ in range(5):  # more tokens of the caller: still the same queries
+        api_token_issue(user=api.user, ttl=timedelta(days=1))
+    time_machine.move_to(timezone.now() + timedelta(days=2))
+    # the token (with its user), the client and its scopes: the caller's other tokens unread
+    with django_assert_num_queries(2):
+        assert _get(client, "stats:read", long_plain).status_code == 200
+    assert ApiToken.objects.filter(pk=short.pk).exists()
+
+    assert tokens_purge_expired.apply().get() == 6
+    assert list(ApiToken.objects.filter(user=api.user)) == [_long]
 
 
 def test_a_deactivated_client_can_do_nothing(client):

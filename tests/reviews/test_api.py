@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import Scope
 from accounts.services import api_client_create
-from applications.models import Status
+from applications.models import Application, Status
 from reviews import services
 from reviews.models import CaseAccess, Decision, Visa
 from screening.models import QueueEntry
@@ -213,12 +213,39 @@ def test_case_list_filters_and_pages_with_a_cursor(client, auth, queue, case):
 
 def test_case_list_runs_a_fixed_number_of_queries(client, auth, queue, django_assert_num_queries):
     queued_cases(queue, 5)
-    # token, the user's other tokens (expiry clean-up), perms (2), the page: never per row
-    with django_assert_num_queries(5):
+    # the token with its user, perms (2), the page: never per row
+    with django_assert_num_queries(4):
         client.get("/api/v1/cases/", **auth)
     queued_cases(queue, 40)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         client.get("/api/v1/cases/", **auth)
+
+
+def test_the_list_shows_each_case_as_the_case_serializer_does(client, auth, queue, officer):
+    """The list reads values() rows (reviews.apis.case_summary); the serializer is the published
+    shape: both must agree for a case in every queue state."""
+    from reviews.apis import CaseSummarySerializer
+
+    _waiting, _held, overdue, paused = queued_cases(queue, 4)
+    services.case_claim_next(officer=officer, queue=queue)  # the oldest: now held, with a lease
+    QueueEntry.objects.filter(application=overdue).update(due_at=timezone.now() - timedelta(1))
+    QueueEntry.objects.filter(application=paused).update(state="paused", paused_at=timezone.now())
+    listed = client.get("/api/v1/cases/", **auth).json()["results"]
+    shown = {row["reference"]: row for row in listed}
+    assert {row["queue_entry"]["state"] for row in listed} == {"waiting", "in_review", "paused"}
+    assert any(row["queue_entry"]["overdue"] for row in listed)
+    assert any(row["queue_entry"]["held_by"] == officer.email for row in listed)
+    for application in Application.objects.filter(reference__in=shown).select_related(
+        "queue_entry__queue", "queue_entry__claimed_by"
+    ):
+        assert shown[application.reference] == CaseSummarySerializer(application).data
+
+
+def test_the_field_filter_finds_a_case_by_its_post_or_any_degree_once(client, auth, case):
+    degree_field = case.degrees.first().field
+    found = client.get("/api/v1/cases/", {"field": degree_field.code}, **auth).json()["results"]
+    assert [row["reference"] for row in found] == [case.reference]  # once, however many match
+    assert not client.get("/api/v1/cases/", {"field": "no-such-field"}, **auth).json()["results"]
 
 
 def test_cases_of_other_queues_stay_hidden(client, case):
