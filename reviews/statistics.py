@@ -1,7 +1,8 @@
 """Aggregate, privacy-safe statistics of the caseload (stats:read; the public transparency page
 will read the same): volumes by status, outcomes, processing times, and breakdowns by field
 and nationality in which any count below settings.STATS_MIN_COUNT is suppressed, so that no
-figure can point at a person. A few GROUP BY queries, cached for STATS_CACHE_SECONDS.
+figure can point at a person. A few GROUP BY queries, on the read replica when there is one
+(kvisa/db.py), cached for STATS_CACHE_SECONDS.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connections
 from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from applications.models import Application, Degree, Status
+from kvisa.db import reporting_alias
 
 CACHE_KEY = "reviews:statistics:v1"
 _COUNTED = [s for s in Status.values if s != Status.DRAFT]
@@ -26,7 +28,8 @@ def _suppressed(value: int) -> int | None:
 
 def _breakdown(field: Any, name: str) -> list[dict[str, Any]]:
     rows = (
-        Application.objects.exclude(status=Status.DRAFT)
+        Application.objects.using(reporting_alias())
+        .exclude(status=Status.DRAFT)
         .exclude(reference=None)
         .annotate(group=field)
         .values("group")
@@ -53,7 +56,7 @@ def _breakdown(field: Any, name: str) -> list[dict[str, Any]]:
 
 
 def _processing_days() -> dict[str, float | None]:
-    with connection.cursor() as cursor:
+    with connections[reporting_alias()].cursor() as cursor:
         cursor.execute(
             "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d), "
             "percentile_cont(0.9) WITHIN GROUP (ORDER BY d), count(*) FROM ("
@@ -70,7 +73,8 @@ def _processing_days() -> dict[str, float | None]:
 
 def statistics_compute() -> dict[str, Any]:
     by_status = dict(
-        Application.objects.filter(status__in=_COUNTED)
+        Application.objects.using(reporting_alias())
+        .filter(status__in=_COUNTED)
         .values_list("status")
         .annotate(n=Count("id"))
         .values_list("status", "n")
