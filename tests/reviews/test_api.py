@@ -293,3 +293,14 @@ def test_date_filters_take_any_iso_offset_and_refuse_dates_out_of_range(client, 
     )
     assert too_early.status_code == 400
     assert "submitted_before" in too_early.json()["errors"]
+
+
+def test_the_docs_page_carries_no_inline_script_or_style(client):
+    """The CSP (script-src/style-src 'self') would refuse them, leaving a blank page."""
+    html = client.get("/api/docs/").content.decode()
+    assert "<style" not in html
+    assert "<script>" not in html
+    assert "?script=" in html  # the start-up script, as a file of this server
+    script = client.get("/api/docs/?script=")
+    assert script.status_code == 200
+    assert "SwaggerUIBundle" in script.content.decode()
