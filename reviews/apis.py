@@ -267,7 +267,9 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
 
 class CaseFilter(django_filters.FilterSet):
     queue = django_filters.CharFilter(field_name="queue_entry__queue__code")
-    status = django_filters.MultipleChoiceFilter(choices=Status.choices)
+    # distinct=False: django-filter's default DISTINCT (for multi-valued relations) would sort
+    # every matching case before the first page; a status is a column, never a duplicate.
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices, distinct=False)
     field = django_filters.CharFilter(method="filter_field", label="STEM field code")
     nationality = django_filters.CharFilter(lookup_expr="iexact")
     submitted_after = UtcDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
