@@ -23,6 +23,7 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from kvisa.celery_routes import task_routes
 from ops import logconfig
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -461,6 +462,8 @@ CELERY_BEAT_SCHEDULE = {
 # screening sweeper re-enqueues whatever was not published (ops.queueing).
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2}
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
+# A queue per kind of work (kvisa/celery_routes.py, docs/scaling.md); off: one default queue.
+CELERY_TASK_ROUTES = task_routes(split=env.bool("CELERY_SPLIT_QUEUES", default=False))
 WORKER_HEARTBEAT_KEY = "ops:worker-heartbeat"
 WORKER_HEARTBEAT_MAX_AGE = 120  # seconds; /readyz fails when the last heartbeat is older
 

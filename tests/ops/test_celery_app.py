@@ -72,3 +72,39 @@ def test_beat_sends_heartbeats_that_expire_rather_than_pile_up():
 
     assert entry.task == "ops.tasks.worker_heartbeat"
     assert entry.options["expires"] == 30
+
+
+def _router(routes):
+    from celery.app.routes import Router, prepare
+
+    app.loader.import_default_modules()
+    return Router(prepare(routes), app.amqp.queues, create_missing=True, app=app)
+
+
+OURS = ("accounts.", "applications.", "integrations.", "ops.", "reviews.", "screening.")
+
+
+def test_split_queues_give_each_kind_of_work_its_queue_and_the_rest_the_default():
+    from kvisa.celery_routes import QUEUES, task_routes
+
+    router = _router(task_routes(split=True))
+    queue_of = {
+        name: router.route({}, name)["queue"].name for name in app.tasks if name.startswith(OURS)
+    }
+    assert queue_of["applications.tasks.application_submitted"] == "screening"
+    assert queue_of["screening.tasks.screening_sweep"] == "screening"
+    assert queue_of["screening.tasks.simulation_chunk_run"] == "simulation"  # not "screening"
+    assert queue_of["integrations.tasks.webhook_deliver"] == "webhooks"
+    assert queue_of["reviews.tasks.letter_issue"] == "letters"
+    default = app.conf.task_default_queue
+    assert queue_of["ops.tasks.worker_heartbeat"] == default
+    assert set(queue_of.values()) == {default, *QUEUES}  # every queue named in the docs is used
+
+
+def test_unsplit_every_task_goes_to_the_one_default_queue(settings):
+    from kvisa.celery_routes import task_routes
+
+    assert settings.CELERY_TASK_ROUTES == task_routes(split=False) == {}
+    router = _router(settings.CELERY_TASK_ROUTES)
+    queues = {router.route({}, name)["queue"].name for name in app.tasks if name.startswith(OURS)}
+    assert queues == {app.conf.task_default_queue}
