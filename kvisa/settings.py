@@ -136,6 +136,8 @@ MIDDLEWARE = [
 ROOT_URLCONF = "kvisa.urls"
 WSGI_APPLICATION = "kvisa.wsgi.application"
 
+# Django's form renderer with <select> in Python (kvisa/form_renderer.py: long governed lists).
+FORM_RENDERER = "kvisa.form_renderer.FormRenderer"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
