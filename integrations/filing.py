@@ -9,6 +9,9 @@ the client is recorded as its filer and sees it through cases:read and its webho
 
 from __future__ import annotations
 
+import copy
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from allauth.account.models import EmailAddress
@@ -37,7 +40,7 @@ from applications.models import Application, Degree, Document, Status
 from applications.notifications import send_applicant_email
 from integrations.models import ApplicationFiling
 from kvisa.errors import Conflict, NotFound, ValidationFailed
-from policy.models import Institution, StemField
+from policy.models import Institution, PolicyVersion, StemField
 from policy.selectors import policy_in_force
 
 # The sections of the application, in the applicant journey's order: name → form.
@@ -52,9 +55,14 @@ SECTIONS: tuple[tuple[str, type[forms.ModelForm]], ...] = (
 )
 
 
-def _section_form(form_class: type[forms.ModelForm], data: dict[str, Any], instance: Application):
+def _section_form(
+    form_class: type[forms.ModelForm],
+    data: dict[str, Any],
+    instance: Application,
+    policy: Callable[[], PolicyVersion],
+) -> forms.ModelForm:
     if form_class is TravelForm:
-        max_stay = int(policy_in_force().visa_terms.get("max_stay_days", 180))
+        max_stay = int(policy().visa_terms.get("max_stay_days", 180))
         return TravelForm(data, instance=instance, max_stay_days=max_stay)
     return form_class(data, instance=instance)
 
@@ -67,14 +75,35 @@ _LOOKUPS: tuple[tuple[str, type[Any], str], ...] = (
     ("institution", Institution, "name_en"),
 )
 
+# A governed-list row by (model, the API's name for it), as read once for the whole filing.
+Named = dict[tuple[type[Any], str], Any]
 
-def _codes_to_keys(data: dict[str, Any]) -> dict[str, Any]:
+
+def _named_rows(documents: list[Any]) -> Named:
+    """The rows the filing names, one query per governed list, however long the lists are and
+    however many degrees name them. A row's first match in the list's order wins, as
+    ``.filter(...).first()`` chose it; the lookup compares text (a CharField's own cast)."""
+    wanted: dict[tuple[type[Any], str], set[str]] = {}
+    for given in documents:
+        if not isinstance(given, dict):
+            continue
+        for name, model, lookup in _LOOKUPS:
+            if given.get(name):
+                wanted.setdefault((model, lookup), set()).add(str(given[name]))
+    rows: Named = {}
+    for (model, lookup), values in wanted.items():
+        for row in model.objects.filter(**{f"{lookup}__in": values}):
+            rows.setdefault((model, getattr(row, lookup)), row)
+    return rows
+
+
+def _codes_to_keys(data: dict[str, Any], rows: Named) -> dict[str, Any]:
     """The API names STEM fields by code and institutions by English name; forms take keys (an
     unknown name becomes a key the form refuses, with its own message)."""
     resolved = dict(data)
-    for name, model, lookup in _LOOKUPS:
+    for name, model, _lookup in _LOOKUPS:
         if resolved.get(name):
-            row = model.objects.filter(**{lookup: resolved[name]}).first()
+            row = rows.get((model, str(resolved[name])))
             resolved[name] = row.pk if row else "unknown"
     return resolved
 
@@ -105,37 +134,56 @@ def _applicant_for(email: str, *, full_name: str) -> User:
 def application_file(
     *, client: ApiClient, applicant_email: str, sections: dict[str, Any], degrees: list[Any]
 ) -> Application:
-    """A draft for the applicant, filled in and validated section by section; all or nothing."""
+    """A draft for the applicant, validated section by section and stored at once; all or
+    nothing.
+
+    Every section is checked against the application as it would stand had each valid section
+    before it been saved in turn (PassportForm reads the date of birth, TravelForm the passport's
+    expiry, CareerForm the route), but nothing is written until every answer is valid: then one
+    INSERT of the application and one of its degrees.
+    """
     personal = sections.get("personal") or {}
     name = " ".join(str(personal.get(k, "")) for k in ("given_names", "family_name")).strip()
     applicant = _applicant_for(applicant_email, full_name=name)
-    application = app_services.application_create(applicant=applicant)
+    rows = _named_rows([*sections.values(), *degrees])
+    policy = functools.cache(policy_in_force)  # read once, and only if the travel section is
     errors: dict[str, list[str]] = {}
+    answers: dict[str, Any] = {}
+    # `saved`: the valid sections so far. A form sets its valid fields on its instance even when
+    # it refuses others; the next form sees them until a valid section (formerly re-read from
+    # the row it saved) starts again from `saved`.
+    saved = Application(applicant=applicant, contact_email=applicant.email)
+    instance = copy.copy(saved)
     for section, form_class in SECTIONS:
         data = sections.get(section)
         if not isinstance(data, dict):
             errors[section] = [_("This section is required.")]
             continue
-        form = _section_form(form_class, _codes_to_keys(data), application)
+        form = _section_form(form_class, _codes_to_keys(data, rows), instance, policy)
         if not form.is_valid():
             errors |= _form_errors(form, section)
             continue
-        application = app_services.application_update(
-            application=application, data={n: form.cleaned_data[n] for n in form.fields}
-        )
+        cleaned = {n: form.cleaned_data[n] for n in form.fields}
+        answers |= cleaned
+        for field, value in cleaned.items():
+            setattr(saved, field, value)
+        instance = copy.copy(saved)
     if not degrees:
         errors["degrees"] = [_("Give at least one degree.")]
+    degree_rows: list[dict[str, Any]] = []
     for index, degree in enumerate(degrees):
         given = dict(degree) if isinstance(degree, dict) else {}
         # Left out, a checkbox means "no" to a form; to the API it means the model's default.
         given.setdefault("documents_in_zh_or_en", True)
-        form = DegreeForm(_codes_to_keys(given))
+        form = DegreeForm(_codes_to_keys(given, rows))
         if not form.is_valid():
             errors |= _form_errors(form, f"degrees.{index}")
             continue
-        app_services.degree_save(application=application, degree=None, data=form.cleaned_data)
+        degree_rows.append(form.cleaned_data)
     if errors:
         raise ValidationFailed(_("The application is not valid."), extra={"errors": errors})
+    application = app_services.application_create(applicant=applicant, data=answers)
+    app_services.degrees_add(application=application, rows=degree_rows)
     ApplicationFiling.objects.create(client=client, application=application)
     app_services.timeline_record(
         application=application,
