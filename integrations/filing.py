@@ -114,45 +114,42 @@ def _form_errors(form: forms.BaseForm, prefix: str) -> dict[str, list[str]]:
     }
 
 
-def _applicant_for(email: str, *, full_name: str) -> User:
+def _applicant_for(email: str) -> tuple[str, User | None]:
+    """The address as accounts store it, and its account when there is one (that may apply)."""
     email = User.objects.normalize_email(email).lower()
     user = User.objects.filter(email__iexact=email).first()
-    if user is not None:
-        if user.is_api_client or user.is_officer or not user.is_active:
-            raise ValidationFailed(
-                _("This email address belongs to an account that cannot apply."),
-                extra={"errors": {"applicant_email": ["not an applicant"]}},
-            )
-        return user
+    if user is not None and (user.is_api_client or user.is_officer or not user.is_active):
+        raise ValidationFailed(
+            _("This email address belongs to an account that cannot apply."),
+            extra={"errors": {"applicant_email": ["not an applicant"]}},
+        )
+    return email, user
+
+
+def _applicant_create(email: str, *, full_name: str) -> User:
     user = User.objects.create_user(email, None, full_name=full_name)
     user_assign_role(user=user, role=Role.APPLICANT)
     EmailAddress.objects.create(user=user, email=email, verified=False, primary=True)
     return user
 
 
-@transaction.atomic
-def application_file(
-    *, client: ApiClient, applicant_email: str, sections: dict[str, Any], degrees: list[Any]
-) -> Application:
-    """A draft for the applicant, validated section by section and stored at once; all or
-    nothing.
+def _answers(
+    sections: dict[str, Any], degrees: list[Any], *, contact_email: str
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, list[str]]]:
+    """The sections' answers and the degrees as the forms cleaned them, and every error.
 
-    Every section is checked against the application as it would stand had each valid section
-    before it been saved in turn (PassportForm reads the date of birth, TravelForm the passport's
-    expiry, CareerForm the route), but nothing is written until every answer is valid: then one
-    INSERT of the application and one of its degrees.
+    Each section is checked against the application as it would stand had each valid section
+    before it been saved in turn (PassportForm reads the date of birth, TravelForm the
+    passport's expiry, CareerForm the route); nothing is written here.
     """
-    personal = sections.get("personal") or {}
-    name = " ".join(str(personal.get(k, "")) for k in ("given_names", "family_name")).strip()
-    applicant = _applicant_for(applicant_email, full_name=name)
     rows = _named_rows([*sections.values(), *degrees])
-    policy = functools.cache(policy_in_force)  # read once, and only if the travel section is
+    policy = functools.cache(policy_in_force)  # read once, and only for the travel section
     errors: dict[str, list[str]] = {}
     answers: dict[str, Any] = {}
     # `saved`: the valid sections so far. A form sets its valid fields on its instance even when
     # it refuses others; the next form sees them until a valid section (formerly re-read from
     # the row it saved) starts again from `saved`.
-    saved = Application(applicant=applicant, contact_email=applicant.email)
+    saved = Application(contact_email=contact_email)
     instance = copy.copy(saved)
     for section, form_class in SECTIONS:
         data = sections.get(section)
@@ -180,18 +177,53 @@ def application_file(
             errors |= _form_errors(form, f"degrees.{index}")
             continue
         degree_rows.append(form.cleaned_data)
+    return answers, degree_rows, errors
+
+
+def _known_relations(application: Application, degrees: list[Degree]) -> None:
+    """A draft just filed holds exactly these degrees and no document: its answer's checklist
+    (missing_items) reads them from here, as prefetch_related would have left them."""
+    cache: dict[str, Any] = {}
+    for name, rows in (("degrees", degrees), ("documents", [])):
+        queryset = getattr(application, name).all()
+        queryset._result_cache = rows
+        queryset._prefetch_done = True
+        cache[name] = queryset
+    application._prefetched_objects_cache = cache  # type: ignore[attr-defined]
+
+
+def application_file(
+    *, client: ApiClient, applicant_email: str, sections: dict[str, Any], degrees: list[Any]
+) -> Application:
+    """A draft for the applicant, validated section by section, then stored at once: all or
+    nothing.
+
+    The checks only read, so they run before the transaction opens (no savepoint for each
+    constraint a form checks); the writes are one INSERT each for the applicant's account when
+    new, the application and its degrees, the filing and the timeline.
+    """
+    email, applicant = _applicant_for(applicant_email)
+    answers, degree_rows, errors = _answers(
+        sections, degrees, contact_email=applicant.email if applicant else email
+    )
     if errors:
         raise ValidationFailed(_("The application is not valid."), extra={"errors": errors})
-    application = app_services.application_create(applicant=applicant, data=answers)
-    app_services.degrees_add(application=application, rows=degree_rows)
-    ApplicationFiling.objects.create(client=client, application=application)
-    app_services.timeline_record(
-        application=application,
-        kind="filed_by_client",
-        actor=client.user,
-        public=True,
-        data={"client": client.name},
-    )
+    with transaction.atomic():
+        if applicant is None:
+            personal = sections.get("personal") or {}
+            name = " ".join(str(personal.get(k, "")) for k in ("given_names", "family_name"))
+            applicant = _applicant_create(email, full_name=name.strip())
+        application = app_services.application_create(applicant=applicant, data=answers)
+        stored = app_services.degrees_add(application=application, rows=degree_rows)
+        ApplicationFiling.objects.create(client=client, application=application)
+        app_services.timeline_record(
+            application=application,
+            kind="filed_by_client",
+            actor=client.user,
+            public=True,
+            data={"client": client.name},
+        )
+    _known_relations(application, stored)
     return application
 
 
