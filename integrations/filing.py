@@ -10,7 +10,6 @@ the client is recorded as its filer and sees it through cases:read and its webho
 from __future__ import annotations
 
 import copy
-import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -134,7 +133,11 @@ def _applicant_create(email: str, *, full_name: str) -> User:
 
 
 def _answers(
-    sections: dict[str, Any], degrees: list[Any], *, contact_email: str
+    sections: dict[str, Any],
+    degrees: list[Any],
+    *,
+    contact_email: str,
+    policy: Callable[[], PolicyVersion],
 ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, list[str]]]:
     """The sections' answers and the degrees as the forms cleaned them, and every error.
 
@@ -143,7 +146,6 @@ def _answers(
     passport's expiry, CareerForm the route); nothing is written here.
     """
     rows = _named_rows([*sections.values(), *degrees])
-    policy = functools.cache(policy_in_force)  # read once, and only for the travel section
     errors: dict[str, list[str]] = {}
     answers: dict[str, Any] = {}
     # `saved`: the valid sections so far. A form sets its valid fields on its instance even when
@@ -193,18 +195,24 @@ def _known_relations(application: Application, degrees: list[Degree]) -> None:
 
 
 def application_file(
-    *, client: ApiClient, applicant_email: str, sections: dict[str, Any], degrees: list[Any]
+    *,
+    client: ApiClient,
+    applicant_email: str,
+    sections: dict[str, Any],
+    degrees: list[Any],
+    policy: Callable[[], PolicyVersion] = policy_in_force,
 ) -> Application:
     """A draft for the applicant, validated section by section, then stored at once: all or
     nothing.
 
     The checks only read, so they run before the transaction opens (no savepoint for each
     constraint a form checks); the writes are one INSERT each for the applicant's account when
-    new, the application and its degrees, the filing and the timeline.
+    new, the application and its degrees, the filing and the timeline. `policy` gives the
+    policy in force when the travel section needs it (the caller may cache it for its answer).
     """
     email, applicant = _applicant_for(applicant_email)
     answers, degree_rows, errors = _answers(
-        sections, degrees, contact_email=applicant.email if applicant else email
+        sections, degrees, contact_email=applicant.email if applicant else email, policy=policy
     )
     if errors:
         raise ValidationFailed(_("The application is not valid."), extra={"errors": errors})
