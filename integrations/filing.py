@@ -148,9 +148,9 @@ def _answers(
     rows = _named_rows([*sections.values(), *degrees])
     errors: dict[str, list[str]] = {}
     answers: dict[str, Any] = {}
-    # `saved`: the valid sections so far. A form sets its valid fields on its instance even when
-    # it refuses others; the next form sees them until a valid section (formerly re-read from
-    # the row it saved) starts again from `saved`.
+    # `saved`: the valid sections so far, as the web journey saves them one by one. A form sets
+    # its valid fields on its instance even when it refuses others; the next form sees them
+    # until a valid section starts again from `saved` (what the row would hold by then).
     saved = Application(contact_email=contact_email)
     instance = copy.copy(saved)
     for section, form_class in SECTIONS:
