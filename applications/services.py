@@ -89,9 +89,26 @@ def timeline_record(
     )
 
 
+def _answers_set(application: Application, data: dict[str, Any]) -> None:
+    for name, value in data.items():
+        setattr(application, name, value)
+    if {"passport_number", "nationality"} & data.keys():
+        application.passport_digest = (
+            identifier_digest(
+                kind=f"passport:{application.nationality}", value=application.passport_number
+            )
+            if application.passport_number and application.nationality
+            else ""
+        )
+
+
 @transaction.atomic
-def application_create(*, applicant: User) -> Application:
-    application = Application.objects.create(applicant=applicant, contact_email=applicant.email)
+def application_create(*, applicant: User, data: dict[str, Any] | None = None) -> Application:
+    """A new draft. `data` holds answers already validated (filing on behalf fills in every
+    section at once): one INSERT, the passport number encrypted once."""
+    application = Application(applicant=applicant, contact_email=applicant.email)
+    _answers_set(application, data or {})
+    application.save(force_insert=True)
     timeline_record(
         application=application, kind="created", actor=applicant, to_status=Status.DRAFT
     )
@@ -103,14 +120,7 @@ def application_update(*, application: Application, data: dict[str, Any]) -> App
     """Save one section of a draft. Only the given fields change."""
     locked = _locked(application)
     _require_draft(locked)
-    for name, value in data.items():
-        setattr(locked, name, value)
-    if {"passport_number", "nationality"} & data.keys():
-        locked.passport_digest = (
-            identifier_digest(kind=f"passport:{locked.nationality}", value=locked.passport_number)
-            if locked.passport_number and locked.nationality
-            else ""
-        )
+    _answers_set(locked, data)
     locked.save()
     return locked
 
@@ -123,6 +133,16 @@ def degree_save(*, application: Application, degree: Degree | None, data: dict[s
         setattr(degree, name, value)
     degree.save()
     return degree
+
+
+def degrees_add(*, application: Application, rows: list[dict[str, Any]]) -> list[Degree]:
+    """The degrees of a draft this transaction has just created (nobody else can hold it yet,
+    so no lock), in one INSERT."""
+    degrees = [Degree(application=application) for _row in rows]
+    for degree, row in zip(degrees, rows, strict=True):
+        for name, value in row.items():
+            setattr(degree, name, value)
+    return Degree.objects.bulk_create(degrees)
 
 
 @transaction.atomic

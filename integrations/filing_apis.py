@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
@@ -54,7 +56,8 @@ class FiledApplicationSerializer(serializers.Serializer):
     def get_missing(self, application: Application) -> list[dict[str, str]]:
         if application.status != Status.DRAFT:
             return []
-        return [m.as_dict() for m in missing_items(application, policy=policy_in_force())]
+        policy = self.context.get("policy", policy_in_force)
+        return [m.as_dict() for m in missing_items(application, policy=policy())]
 
 
 EXAMPLE = {
@@ -133,14 +136,18 @@ class ApplicationFileApi(APIView):
         client = _client(request)
         data = self.ApplicationFileInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        # The filing's travel section and the answer's checklist read the same policy: once.
+        policy = functools.cache(policy_in_force)
         application = filing.application_file(
             client=client,
             applicant_email=data.validated_data["applicant_email"],
             sections=data.validated_data["sections"],
             degrees=data.validated_data["degrees"],
+            policy=policy,
         )
         return Response(
-            FiledApplicationSerializer(application).data, status=status.HTTP_201_CREATED
+            FiledApplicationSerializer(application, context={"policy": policy}).data,
+            status=status.HTTP_201_CREATED,
         )
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from ops.models import IdempotencyRecord
 from policy.models import ReviewQueue
@@ -57,6 +59,21 @@ def test_a_failed_request_gives_its_key_up(client, case, officer):
     assert refused.status_code in (400, 422)
     assert not IdempotencyRecord.objects.exists()
     assert _note(client, auth, case.reference, "Now with text.", "retry-key").status_code == 201
+
+
+@pytest.mark.django_db
+def test_an_expired_key_is_forgotten_and_runs_the_work_again(client, case, officer, settings):
+    auth = bearer(officer)
+    assert _note(client, auth, case.reference, "First.", "old-key").status_code == 201
+    IdempotencyRecord.objects.update(
+        created_at=timezone.now() - timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS, minutes=1)
+    )
+    again = _note(client, auth, case.reference, "Second, another body.", "old-key")
+    assert again.status_code == 201
+    assert "Idempotent-Replayed" not in again
+    assert CaseNote.objects.count() == 2
+    (record,) = IdempotencyRecord.objects.all()
+    assert record.response_body == again.json()
 
 
 @pytest.mark.django_db
