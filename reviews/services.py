@@ -165,8 +165,9 @@ def case_claim_next(*, officer: User, queue: ReviewQueue) -> QueueEntry | None:
     entry and application together. None when the queue has nothing waiting.
 
     The entry comes back with its application, queue and holder loaded (a case summary needs
-    no further query). Six statements besides BEGIN and COMMIT, whatever the queue's size:
-    officer lock and membership, held case, claim, entry, application, timeline (issue 7).
+    no further query). Five statements besides BEGIN and COMMIT, whatever the queue's size:
+    officer lock and membership, claim, entry, application, timeline (issue 7); one or two
+    more when it finds nothing to claim (the held case, its lease).
     """
     _require_officer(officer)
     # One claim at a time per officer (two tabs): the unique "one held case" constraint would
@@ -187,27 +188,25 @@ def case_claim_next(*, officer: User, queue: ReviewQueue) -> QueueEntry | None:
     )
     if not member:
         raise _not_a_member(queue)
-    now = timezone.now()
-    # Read after the lock: a claim from the officer's other tab has committed by now.
-    held = (
-        QueueEntry.objects.select_related("application", "queue")
-        .filter(claimed_by=officer, state=QueueEntry.State.IN_REVIEW)
-        .first()
-    )
-    if held is not None:
-        held.lease_expires_at = _lease_until(now)
-        QueueEntry.objects.filter(pk=held.pk).update(lease_expires_at=held.lease_expires_at)
-        held.claimed_by = officer
-        return held
+    # Read after the lock, so a claim from the officer's other tab has committed by now. Most
+    # claims find nothing held: the claim itself asks (a one-time filter, evaluated once), and
+    # the held case is looked up only when it finds nothing.
+    holding = QueueEntry.objects.filter(claimed_by=officer, state=QueueEntry.State.IN_REVIEW)
     entry = (
         QueueEntry.objects.select_for_update(skip_locked=True, of=("self", "application"))
         .select_related("application")
-        .filter(queue=queue, state=QueueEntry.State.WAITING)
+        .filter(~Exists(holding), queue=queue, state=QueueEntry.State.WAITING)
         .order_by("-priority", "entered_at")
         .first()
     )
     if entry is None:
-        return None
+        held = holding.select_related("application", "queue").first()
+        if held is None:
+            return None
+        held.lease_expires_at = _lease_until(timezone.now())
+        QueueEntry.objects.filter(pk=held.pk).update(lease_expires_at=held.lease_expires_at)
+        held.claimed_by = officer
+        return held
     _entry_put(entry, state=QueueEntry.State.IN_REVIEW, holder=officer)
     entry.queue = queue
     entry.application = application_transition(

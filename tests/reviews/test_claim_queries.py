@@ -26,11 +26,10 @@ pytestmark = pytest.mark.django_db
 # is four of them (token, knox's expired-token sweep, the officer's user and group permissions)
 # and the key two (claimed, answer stored); the rest is the operation. In a test, SAVEPOINT and
 # RELEASE stand where production sends BEGIN and COMMIT.
-CLAIM_REQUEST = 15  # + queue, SAVEPOINT, officer lock, held case, claim, entry, case, timeline,
-#                     RELEASE
+CLAIM_REQUEST = 14  # + queue, SAVEPOINT, officer lock, claim, entry, case, timeline, RELEASE
 RELEASE_REQUEST = 14  # + access, SAVEPOINT, case and entry locked, entry, case, 2 timeline rows,
 #                       RELEASE
-CLAIM_SERVICE = 8
+CLAIM_SERVICE = 7
 RELEASE_SERVICE = 7
 
 _keys = itertools.count()
