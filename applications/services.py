@@ -226,7 +226,6 @@ def document_delete(*, document: Document) -> None:
     _document_remove(document)
 
 
-@transaction.atomic
 def application_transition(
     *,
     application: Application,
@@ -235,9 +234,31 @@ def application_transition(
     message: str = "",
     public: bool = True,
     data: dict[str, Any] | None = None,
+    locked: bool = False,
 ) -> Application:
-    """The one place a status changes: lock, check the table, stamp, record."""
-    locked = _locked(application)
+    """The one place a status changes: lock, check the table, stamp, record.
+
+    ``locked=True``: the caller's transaction already holds the row's lock and passes the row it
+    read under that lock, so it is neither read again nor wrapped in a savepoint: the officer
+    services lock application and queue entry in one statement, and a second read would cost a
+    round trip and a decryption on every claim (issue 7). The row passed in is returned.
+    """
+    if not locked:
+        with transaction.atomic():
+            return _transition(_locked(application), to, actor, message, public, data)
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("locked=True needs the caller's transaction, which holds the lock")
+    return _transition(application, to, actor, message, public, data)
+
+
+def _transition(
+    locked: Application,
+    to: str,
+    actor: User | None,
+    message: str,
+    public: bool,
+    data: dict[str, Any] | None,
+) -> Application:
     if to not in TRANSITIONS[locked.status]:
         raise IllegalTransition(
             _("An application that is %(status)s cannot become %(to)s.")
@@ -246,16 +267,18 @@ def application_transition(
     previous = locked.status
     now = timezone.now()
     locked.status = to
+    # Only what a transition changes: a full save would rewrite (and re-encrypt) every column.
+    changed = ["status", "updated_at"]
     if to == Status.SUBMITTED:
         locked.submitted_at = now
+        changed.append("submitted_at")
     elif to == Status.WITHDRAWN:
         locked.withdrawn_at = now
+        changed.append("withdrawn_at")
     elif to in (Status.APPROVED, Status.REFUSED):
         locked.decided_at = now
-    # Only what a transition changes: a full save would rewrite (and re-encrypt) every column.
-    locked.save(
-        update_fields=["status", "submitted_at", "withdrawn_at", "decided_at", "updated_at"]
-    )
+        changed.append("decided_at")
+    locked.save(update_fields=changed)
     timeline_record(
         application=locked,
         kind="status",

@@ -269,10 +269,10 @@ def _statement_kind(sql: str) -> str:
     head = sql.lstrip()[:12].upper()
     if head.startswith(("SAVEPOINT", "RELEASE")):
         return "SAVEPOINT / RELEASE (nested atomic)"
+    if head.startswith("SELECT") and '"accounts_user"' in sql and "FOR UPDATE" in sql:
+        return "officer row lock (+ membership)"
     if "policy_reviewqueue_members" in sql:
         return "membership check"
-    if head.startswith("SELECT") and '"accounts_user"' in sql and "FOR UPDATE" in sql:
-        return "officer row lock"
     if "SKIP LOCKED" in sql:
         return "claim SELECT ... SKIP LOCKED"
     if head.startswith("SELECT") and "screening_queueentry" in sql:
@@ -282,7 +282,7 @@ def _statement_kind(sql: str) -> str:
     if head.startswith("SELECT") and "applications_application" in sql:
         return "application re-read FOR UPDATE"
     if head.startswith("UPDATE") and "applications_application" in sql:
-        return "application UPDATE (every column)"
+        return "application UPDATE"
     if head.startswith("INSERT") and "applications_timelineevent" in sql:
         return "timeline INSERT"
     return sql[:40]

@@ -137,6 +137,17 @@ def case_for_officer(*, officer: User, reference: str) -> Application:
     return application
 
 
+def case_key_for_officer(*, officer: User, reference: str) -> Application:
+    """A case the officer may open, with only its key and reference loaded, else NotFound:
+    access for a write whose service locks and re-reads the case itself (release)."""
+    application = (
+        visible_cases(officer=officer).filter(reference=reference).only("pk", "reference").first()
+    )
+    if application is None:
+        raise NotFound
+    return application
+
+
 @dataclass
 class CaseFile:
     application: Application

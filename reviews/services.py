@@ -21,6 +21,7 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -67,10 +68,14 @@ def _require_officer(officer: User) -> None:
         raise Forbidden(_("You do not have permission to work cases."))
 
 
+def _not_a_member(queue: ReviewQueue) -> Forbidden:
+    return Forbidden(_("You are not a member of the queue “%(queue)s”.") % {"queue": queue})
+
+
 def _require_member(officer: User, queue: ReviewQueue) -> None:
     _require_officer(officer)
     if not is_queue_member(officer=officer, queue=queue):
-        raise Forbidden(_("You are not a member of the queue “%(queue)s”.") % {"queue": queue})
+        raise _not_a_member(queue)
 
 
 def _require_supervisor(actor: User) -> None:
@@ -81,7 +86,7 @@ def _require_supervisor(actor: User) -> None:
 def _require_member_or_supervisor(officer: User, queue: ReviewQueue) -> None:
     _require_officer(officer)
     if not officer.is_supervisor and not is_queue_member(officer=officer, queue=queue):
-        raise Forbidden(_("You are not a member of the queue “%(queue)s”.") % {"queue": queue})
+        raise _not_a_member(queue)
 
 
 def _require_holder(entry: QueueEntry, officer: User) -> None:
@@ -104,16 +109,21 @@ def _lease_until(now: datetime) -> datetime:
 
 
 def _locked_case(application: Application) -> tuple[Application, QueueEntry]:
-    locked = Application.objects.select_for_update().get(pk=application.pk)
+    """The case's application and queue entry, re-read under their locks in one statement.
+
+    PostgreSQL locks the rows in the order FOR UPDATE OF names them, application first, so the
+    order of the module docstring holds. (Read from the entry side: an entry needs an
+    application, so the join is inner; the nullable side of an outer join cannot be locked.)
+    """
     entry = (
-        QueueEntry.objects.select_for_update(of=("self",))
-        .select_related("queue")
-        .filter(application=locked)
+        QueueEntry.objects.select_for_update(of=("application", "self"))
+        .select_related("application", "queue")
+        .filter(application_id=application.pk)
         .first()
     )
     if entry is None:
         raise Conflict(_("This case has not reached a review queue yet."))
-    return locked, entry
+    return entry.application, entry
 
 
 def case_version(*, application: Application, entry: QueueEntry | None) -> str:
@@ -153,32 +163,50 @@ def case_claim_next(*, officer: User, queue: ReviewQueue) -> QueueEntry | None:
     An officer who already holds a case gets that one back (its lease renewed). Concurrent
     claims never wait on each other: SKIP LOCKED passes over rows another claim has locked,
     entry and application together. None when the queue has nothing waiting.
+
+    The entry comes back with its application, queue and holder loaded (a case summary needs
+    no further query). Five statements besides BEGIN and COMMIT, whatever the queue's size:
+    officer lock and membership, claim, entry, application, timeline (issue 7); one or two
+    more when it finds nothing to claim (the held case, its lease).
     """
-    _require_member(officer, queue)
+    _require_officer(officer)
     # One claim at a time per officer (two tabs): the unique "one held case" constraint would
-    # otherwise turn the race into an error instead of an answer.
-    User.objects.select_for_update().filter(pk=officer.pk).values_list("pk").get()
-    now = timezone.now()
-    # Most claims find nothing held: ask by key first, load the held case only when there is one.
-    held_pk = (
-        QueueEntry.objects.filter(claimed_by=officer, state=QueueEntry.State.IN_REVIEW)
-        .values_list("pk", flat=True)
-        .first()
+    # otherwise turn the race into an error instead of an answer. The membership check rides on
+    # the lock's round trip.
+    member = (
+        User.objects.select_for_update()
+        .filter(pk=officer.pk)
+        .annotate(
+            member=Exists(
+                ReviewQueue.members.through.objects.filter(
+                    reviewqueue_id=queue.pk, user_id=OuterRef("pk")
+                )
+            )
+        )
+        .values_list("member", flat=True)
+        .get()
     )
-    held = held_entry(officer=officer) if held_pk is not None else None
-    if held is not None:
-        QueueEntry.objects.filter(pk=held.pk).update(lease_expires_at=_lease_until(now))
-        held.lease_expires_at = _lease_until(now)
-        return held
+    if not member:
+        raise _not_a_member(queue)
+    # Read after the lock, so a claim from the officer's other tab has committed by now. Most
+    # claims find nothing held: the claim itself asks (a one-time filter, evaluated once), and
+    # the held case is looked up only when it finds nothing.
+    holding = QueueEntry.objects.filter(claimed_by=officer, state=QueueEntry.State.IN_REVIEW)
     entry = (
         QueueEntry.objects.select_for_update(skip_locked=True, of=("self", "application"))
         .select_related("application")
-        .filter(queue=queue, state=QueueEntry.State.WAITING)
+        .filter(~Exists(holding), queue=queue, state=QueueEntry.State.WAITING)
         .order_by("-priority", "entered_at")
         .first()
     )
     if entry is None:
-        return None
+        held = holding.select_related("application", "queue").first()
+        if held is None:
+            return None
+        held.lease_expires_at = _lease_until(timezone.now())
+        QueueEntry.objects.filter(pk=held.pk).update(lease_expires_at=held.lease_expires_at)
+        held.claimed_by = officer
+        return held
     _entry_put(entry, state=QueueEntry.State.IN_REVIEW, holder=officer)
     entry.queue = queue
     entry.application = application_transition(
@@ -186,13 +214,16 @@ def case_claim_next(*, officer: User, queue: ReviewQueue) -> QueueEntry | None:
         to=Status.IN_REVIEW,
         actor=officer,
         data={"queue": queue.code, "claimed": True},
+        locked=True,
     )
     return entry
 
 
 @transaction.atomic
 def case_release(*, application: Application, actor: User, reason: str = "") -> QueueEntry:
-    """Put a held case back in its queue, keeping its place. The holder or a supervisor."""
+    """Put a held case back in its queue, keeping its place. The holder or a supervisor.
+
+    The entry comes back with its application and queue loaded, as they are now."""
     locked, entry = _locked_case(application)
     if entry.state != QueueEntry.State.IN_REVIEW:
         raise Conflict(_("Nobody holds this case, so there is nothing to release."))
@@ -200,7 +231,7 @@ def case_release(*, application: Application, actor: User, reason: str = "") -> 
         _require_supervisor(actor)
     previous_holder = entry.claimed_by_id
     _return_to_queue(entry)
-    application_transition(application=locked, to=Status.QUEUED, actor=actor)
+    application_transition(application=locked, to=Status.QUEUED, actor=actor, locked=True)
     timeline_record(
         application=locked,
         kind="released",
@@ -248,7 +279,7 @@ def case_reassign(*, application: Application, actor: User, to: User) -> QueueEn
     previous_holder = entry.claimed_by_id
     _entry_put(entry, state=QueueEntry.State.IN_REVIEW, holder=to)
     if locked.status == Status.QUEUED:
-        application_transition(application=locked, to=Status.IN_REVIEW, actor=actor)
+        application_transition(application=locked, to=Status.IN_REVIEW, actor=actor, locked=True)
     timeline_record(
         application=locked,
         kind="reassigned",
@@ -282,7 +313,9 @@ def leases_expire(*, now: datetime | None = None, limit: int = 500) -> list[int]
         for entry in entries:
             holder = entry.claimed_by_id
             _return_to_queue(entry)
-            application_transition(application=entry.application, to=Status.QUEUED, actor=None)
+            application_transition(
+                application=entry.application, to=Status.QUEUED, actor=None, locked=True
+            )
             timeline_record(
                 application=entry.application,
                 kind="lease_expired",
@@ -378,6 +411,7 @@ def evidence_request_create(
         to=Status.EVIDENCE_REQUESTED,
         actor=officer,
         data={"evidence_request": str(request.public_id), "due_at": request.due_at.isoformat()},
+        locked=True,
     )
     queue_entry_pause(application=locked, actor=officer)
     # The items and message are free text about the applicant: they stay out of the event.
@@ -423,6 +457,7 @@ def evidence_expire_overdue(*, now: datetime | None = None, limit: int = 500) ->
                 to=Status.QUEUED,
                 actor=None,
                 data={"evidence_request": str(request.public_id), "expired": True},
+                locked=True,
             )
             entry = queue_entry_resume(application=application, actor=None)
             queue_entry_escalate(entry=entry, now=now)
@@ -621,7 +656,7 @@ def second_review_send_back(*, decision: Decision, reviewer: User, comment: str)
     decision.review_comment = comment.strip()
     decision.save(update_fields=["state", "reviewed_by", "reviewed_at", "review_comment"])
     _return_to_queue(entry)
-    application_transition(application=locked, to=Status.QUEUED, actor=reviewer)
+    application_transition(application=locked, to=Status.QUEUED, actor=reviewer, locked=True)
     timeline_record(
         application=locked,
         kind="second_review_sent_back",
@@ -645,6 +680,7 @@ def _finalise(
         to=Status.APPROVED if approved else Status.REFUSED,
         actor=actor,
         data={"decision": str(decision.public_id)},
+        locked=True,
     )
     event_emit(
         type=EventType.CASE_DECIDED,

@@ -78,6 +78,29 @@ def test_twenty_officers_empty_a_queue_of_two_hundred_each_case_claimed_once(set
     assert TimelineEvent.objects.filter(to_status=Status.IN_REVIEW).count() == 200  # one claim each
 
 
+def test_one_officer_claiming_from_two_tabs_at_once_gets_one_case_twice():
+    queue = ReviewQueue.objects.get(code="standard")
+    queued_cases(queue, 5)
+    officer = officer_in(queue, with_totp=False)
+
+    for _ in range(3):
+        results = _run_in_threads(
+            [lambda: services.case_claim_next(officer=officer, queue=queue) for _ in range(2)]
+        )
+
+        assert [type(r) for r in results] == [QueueEntry, QueueEntry]
+        assert results[0].pk == results[1].pk
+        (held,) = QueueEntry.objects.filter(claimed_by=officer, state="in_review")
+        assert held.pk == results[0].pk
+        claims = TimelineEvent.objects.filter(
+            application_id=held.application_id, to_status=Status.IN_REVIEW
+        )
+        assert claims.count() == 1
+        services.case_release(application=held.application, actor=officer)
+        QueueEntry.objects.filter(pk=held.pk).update(state="done")
+    assert QueueEntry.objects.filter(queue=queue, state="waiting").count() == 2
+
+
 def test_two_second_reviewers_confirming_at_once_one_wins_the_other_is_told(settings):
     queue = ReviewQueue.objects.get(code="standard")
     (case,) = queued_cases(queue, 1)
