@@ -7,9 +7,9 @@
   IDEMPOTENCY_WAIT_SECONDS), then replays; if the first is still not done, 409.
 
 The key is claimed with an INSERT in its own transaction (autocommit) before the work starts,
-so 20 parallel requests with one key run the work once; an expired record of the key is only
-looked for when that INSERT fails (a first request costs one statement less). A first request
-that fails with a 5xx (or an exception) gives its key up, so the client can retry.
+so 20 parallel requests with one key run the work once; an expired record of the key is taken
+over in place, and only looked for when that INSERT finds the key taken. A first request that
+fails with a 5xx (or an exception) gives its key up, so the client can retry.
 """
 
 from __future__ import annotations
@@ -152,17 +152,7 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
         if len(key) > 255 or not key.isascii() or not key.isprintable():
             raise ValidationFailed(_("An Idempotency-Key is 1 to 255 printable ASCII characters."))
         fingerprint = _fingerprint(request)
-        record = _claim(request, key, fingerprint)
-        if record is None:
-            # Held already: by an expired record (forget it), or by a live one. Claiming again
-            # either way, rather than only after a deletion, keeps a request that lost the
-            # deletion to a parallel one waiting for it instead of finding no record.
-            IdempotencyRecord.objects.filter(
-                owner=_owner(request),
-                key=key,
-                created_at__lt=timezone.now() - timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS),
-            ).delete()
-            record = _claim(request, key, fingerprint)
+        record = _claim(request, key, fingerprint)  # an expired record is taken over there
         if record is None:
             return _wait_for(request, key, fingerprint)
         try:
