@@ -579,3 +579,51 @@ def test_a_simulation_runs_to_the_end_in_a_real_worker(worker_chunk_size, celery
     assert sim.results["totals"] == {**counts(8, 0, 3, 1, 1, 2, 4), "skipped": 1}
     assert sim.started_at is not None
     assert sim.finished_at - sim.started_at < timedelta(seconds=60)
+
+
+# --- Shared facts -------------------------------------------------------------------------------
+
+
+def test_cases_sharing_their_facts_are_each_counted_with_their_own_flags_and_country(
+    cases, small_chunks
+):
+    """Facts are decided once per distinct value and identical rows once: the counts must
+    still be those of every case on its own (its flags, completeness and country)."""
+    twin = cases["e"]  # 38, 65 points: fast track now; ineligible under the draft
+    for nationality, flags, complete in [
+        ("IN", [], True),  # the very same row as e
+        ("IN", [], True),
+        ("BR", [], True),  # another country
+        ("IN", [{"code": "duplicate_passport"}], True),  # flagged: integrity under both
+        ("NG", [], False),  # incomplete: the same queue as the published rules give
+    ]:
+        copy_of = Screening.objects.get(pk=twin.pk)
+        copy_of.pk = None
+        copy_of.application = Application.objects.create(
+            applicant=ApplicantFactory(),
+            status=Status.QUEUED,
+            reference=f"KV-TEST-{next(_numbers):07d}",
+            policy_version=twin.policy_version,
+            path="graduate",
+            nationality=nationality,
+            snapshot={},
+            submitted_at=timezone.now(),
+        )
+        copy_of.flags = flags
+        copy_of.complete = complete
+        copy_of.queue = ReviewQueue.objects.get(code="integrity" if flags else "fast-track")
+        copy_of.save()
+
+    sim = run_all(start(draft_version()))
+
+    totals = sim.results["totals"]
+    # without the copies: 8 evaluated, 3 newly ineligible, 1 newly and 1 no longer fast track,
+    # 2 moved (c, e), 4 unchanged; each copy is newly ineligible and no longer fast track, and
+    # all but the flagged one leave the fast-track queue for the standard queue
+    assert totals == {**counts(13, 0, 8, 1, 6, 6, 4), "skipped": 1}
+    assert sim.results["transitions"] == {"standard→fast-track": 1, "fast-track→standard": 5}
+    assert sim.results["by_nationality"]["IN"] == counts(6, 0, 4, 0, 4, 3, 2)
+    assert sim.results["by_nationality"]["BR"] == counts(3, 0, 2, 0, 1, 1, 1)
+    assert sim.results["by_nationality"]["NG"] == counts(4, 0, 2, 1, 1, 2, 1)
+    assert sim.results["queues"]["before"] == {"standard": 5, "fast-track": 6, "integrity": 2}
+    assert sim.results["queues"]["after"] == {"standard": 9, "fast-track": 2, "integrity": 2}
