@@ -16,13 +16,14 @@ from typing import Any
 
 import structlog
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from applications.models import Application
+from kvisa.db import reporting_alias
 from kvisa.errors import Conflict
 from ops.queueing import enqueue_on_commit
 from policy.engine import Facts, Lists, RoutingInput, Verdict, evaluate_verdict
@@ -87,7 +88,7 @@ def _chunk_bounds(size: int) -> list[tuple[int, int, int]]:
     chunk has `size` rows (the last one fewer) however sparse the ids are.
     """
     table = Screening._meta.db_table
-    with connection.cursor() as cursor:
+    with connections[reporting_alias()].cursor() as cursor:
         cursor.execute(
             f"""
             SELECT min(id), max(id), count(*)
@@ -361,8 +362,9 @@ def _current_rows(*, first_id: int, last_id: int) -> Iterator[tuple[Any, ...]]:
             "nationality",
         )
     )
-    sql, params = query.query.sql_with_params()
-    with connection.cursor() as cursor:
+    alias = reporting_alias()  # the read replica when there is one (kvisa/db.py)
+    sql, params = query.query.get_compiler(using=alias).as_sql()
+    with connections[alias].cursor() as cursor:
         cursor.execute(sql, params)
         while batch := cursor.fetchmany(5000):
             yield from batch

@@ -1,5 +1,6 @@
 """The read replica (kvisa/db.py): writes and ordinary reads stay on the primary; the
-statistics read the replica when one is configured, and the primary when none is."""
+statistics and the policy simulator's reads go to the replica when one is configured, and to
+the primary when none is."""
 
 from __future__ import annotations
 
@@ -55,4 +56,19 @@ def test_statistics_read_the_replica_and_nothing_of_them_the_primary(queue, repl
     assert reporting_alias() == REPLICA
     assert figures["applications"]["queued"] == 4  # the queue's first case and three more
     assert len(on_replica) >= 4  # by status, processing days, by field, by nationality
+    assert len(on_primary) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_simulators_reads_go_to_the_replica(queue, replica):
+    from screening import simulation
+
+    with (
+        CaptureQueriesContext(replica) as on_replica,
+        CaptureQueriesContext(connections[DEFAULT_DB_ALIAS]) as on_primary,
+    ):
+        ((first, last, count),) = simulation._chunk_bounds(100)
+        rows = list(simulation._current_rows(first_id=first, last_id=last))
+    assert count == len(rows) == 1  # the queue's case, screened
+    assert len(on_replica) == 2
     assert len(on_primary) == 0
