@@ -90,8 +90,9 @@ def _screening_steps(*, application_id: int) -> Screening | None:
         screening = Screening(application=application, policy_version=policy)
     else:
         screening.application = application
-        if screening.policy_version_id == application.policy_version_id:
-            screening.policy_version = application.policy_version
+        version = application.policy_version
+        if version is not None and screening.policy_version_id == version.pk:
+            screening.policy_version = version  # else its own version is read when needed
     now = timezone.now()
     changed = ["attempts", "attempted_at"]
     if not screening.completeness_at:
