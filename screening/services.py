@@ -1,10 +1,13 @@
 """The screening pipeline and the review queues' writes.
 
-completeness → eligibility → integrity → routing, each step its own short transaction that
-locks the screening row, returns at once when its timestamp is already set, and stamps it
-when done. The pipeline can therefore be run any number of times, by a redelivered task or by
-the sweeper, and a case lands in exactly one queue exactly once: routing locks the
-application, acts only while it is `submitted`, and the queue entry is one-to-one with it.
+completeness → eligibility → integrity → routing. The first three read only the application
+(frozen since submission) and write only the screening row, so they run in the transaction
+that records the attempt, under the application's row lock, and commit together; routing,
+which moves the case, is its own transaction. Each step stamps its time and is skipped when
+its stamp is already set, so the pipeline can run any number of times, by a redelivered task
+or by the sweeper, and resumes after the last step that committed. A case lands in exactly
+one queue exactly once: routing locks the application, acts only while it is `submitted`, and
+the queue entry is one-to-one with it.
 """
 
 from __future__ import annotations
@@ -16,14 +19,14 @@ from typing import Any
 import structlog
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Prefetch, prefetch_related_objects
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.selectors import supervisor_emails
 from applications.checklist import missing_items
-from applications.models import OPEN_STATUSES, Application, Document, Status
+from applications.models import OPEN_STATUSES, Application, Degree, Document, Status
 from applications.services import application_transition, timeline_record
 from kvisa.errors import Conflict
 from policy.engine import (
@@ -49,36 +52,66 @@ def _both(template: Any, **params: Any) -> dict[str, str]:
 # --- The pipeline ------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def _screening_begin(*, application_id: int) -> Screening | None:
-    """The current screening of a submitted application (created on first run), or None when
-    the application is no longer waiting to be screened."""
+def _submitted_locked(application_id: int) -> Application | None:
+    """The application under FOR UPDATE with everything the first three steps read (policy
+    version, degrees with their fields, documents: three queries), or None when it is no
+    longer waiting to be screened. Loaded once: nothing a step reads changes after submission.
+    """
     application = (
-        Application.objects.select_for_update()
+        Application.objects.select_for_update(of=("self",))
+        .select_related("policy_version")
         .filter(pk=application_id)
-        .only("status", "policy_version_id")
         .first()
     )
     if application is None or application.status != Status.SUBMITTED:
         return None
+    prefetch_related_objects(
+        [application],
+        Prefetch("degrees", queryset=Degree.objects.select_related("field")),
+        "documents",
+    )
+    return application
+
+
+@transaction.atomic
+def _screening_steps(*, application_id: int) -> Screening | None:
+    """Count an attempt and do whichever of completeness, eligibility and integrity is still
+    to do, all in one transaction; None when the application is not waiting to be screened.
+
+    The application's row lock serialises concurrent runs, and these steps write only the
+    screening, so the in-memory result is the committed one: routing can use it as it is.
+    """
+    application = _submitted_locked(application_id)
+    if application is None:
+        return None
     screening = Screening.objects.filter(application_id=application_id, is_current=True).first()
     if screening is None:
-        screening = Screening.objects.create(
-            application_id=application_id,
-            policy_version_id=application.policy_version_id or policy_in_force().pk,
-        )
-    Screening.objects.filter(pk=screening.pk).update(
-        attempts=screening.attempts + 1, attempted_at=timezone.now()
-    )
+        policy = application.policy_version or policy_in_force()
+        screening = Screening(application=application, policy_version=policy)
+    else:
+        screening.application = application
+        version = application.policy_version
+        if version is not None and screening.policy_version_id == version.pk:
+            screening.policy_version = version  # else its own version is read when needed
+    now = timezone.now()
+    changed = ["attempts", "attempted_at"]
+    if not screening.completeness_at:
+        _completeness_into(screening, now=now)
+        changed += ["missing", "complete", "completeness_at"]
+    if not screening.eligibility_at:
+        _evaluate_into(screening)
+        changed += ["facts", "evaluation", "eligible", "points", "fast_track", "eligibility_at"]
+    if not screening.integrity_at:
+        screening.flags = integrity_flags(application=application)
+        screening.integrity_at = now
+        changed += ["flags", "integrity_at"]
+    screening.attempts += 1
+    screening.attempted_at = now
+    if screening.pk is None:
+        screening.save(force_insert=True)
+    else:
+        screening.save(update_fields=changed)
     return screening
-
-
-def _locked_screening(screening_id: int) -> Screening:
-    return (
-        Screening.objects.select_for_update(of=("self",))
-        .select_related("application", "policy_version")
-        .get(pk=screening_id)
-    )
 
 
 def completeness_check(*, application: Application, policy: PolicyVersion) -> list[dict[str, str]]:
@@ -103,16 +136,11 @@ def completeness_check(*, application: Application, policy: PolicyVersion) -> li
     return problems
 
 
-@transaction.atomic
-def _step_completeness(*, screening_id: int) -> None:
-    screening = _locked_screening(screening_id)
-    if screening.completeness_at:
-        return
+def _completeness_into(screening: Screening, *, now: datetime) -> None:
     missing = completeness_check(application=screening.application, policy=screening.policy_version)
     screening.missing = missing
     screening.complete = not missing
-    screening.completeness_at = timezone.now()
-    screening.save(update_fields=["missing", "complete", "completeness_at"])
+    screening.completeness_at = now
 
 
 def _evaluate_into(screening: Screening) -> None:
@@ -132,17 +160,6 @@ def _evaluate_into(screening: Screening) -> None:
     screening.points = result.points
     screening.fast_track = result.fast_track
     screening.eligibility_at = timezone.now()
-
-
-@transaction.atomic
-def _step_eligibility(*, screening_id: int) -> None:
-    screening = _locked_screening(screening_id)
-    if screening.eligibility_at:
-        return
-    _evaluate_into(screening)
-    screening.save(
-        update_fields=["facts", "evaluation", "eligible", "points", "fast_track", "eligibility_at"]
-    )
 
 
 def integrity_flags(*, application: Application) -> list[dict[str, Any]]:
@@ -168,9 +185,8 @@ def integrity_flags(*, application: Application) -> list[dict[str, Any]]:
                     "related": [{"id": o["pk"], "reference": o["reference"]} for o in others],
                 }
             )
-    hashes = list(
-        application.documents.filter(evidence_response=None).values_list("sha256", flat=True)
-    )
+    # .all(), not a filtered query, so that the pipeline's prefetched documents serve it
+    hashes = [d.sha256 for d in application.documents.all() if d.evidence_response_id is None]
     if hashes:
         reused = list(
             Document.objects.filter(sha256__in=hashes)
@@ -221,16 +237,6 @@ def integrity_flags(*, application: Application) -> list[dict[str, Any]]:
     return flags
 
 
-@transaction.atomic
-def _step_integrity(*, screening_id: int) -> None:
-    screening = _locked_screening(screening_id)
-    if screening.integrity_at:
-        return
-    screening.flags = integrity_flags(application=screening.application)
-    screening.integrity_at = timezone.now()
-    screening.save(update_fields=["flags", "integrity_at"])
-
-
 def routed_queue_code(
     rules: list[Mapping[str, Any]], case: RoutingInput, *, active_queues: Container[str]
 ) -> tuple[int, Mapping[str, Any], str]:
@@ -264,10 +270,20 @@ def _routing_decision(screening: Screening) -> tuple[ReviewQueue, dict[str, Any]
 
 
 @transaction.atomic
-def _step_routing(*, screening_id: int) -> QueueEntry | None:
-    screening = _locked_screening(screening_id)
-    application = Application.objects.select_for_update().get(pk=screening.application_id)
-    if screening.routed_at or application.status != Status.SUBMITTED:
+def _step_routing(*, screening: Screening) -> QueueEntry | None:
+    """Put the screened case in its queue; None when it was routed already.
+
+    One query locks the screening and the application; the step results come from the
+    in-memory `screening`, which no one can change once its first three steps committed.
+    """
+    locked = (
+        Screening.objects.select_for_update(of=("self", "application"))
+        .select_related("application")
+        .only("routed_at", "application__status", "application__submitted_at")
+        .get(pk=screening.pk)
+    )
+    application = locked.application
+    if locked.routed_at or application.status != Status.SUBMITTED:
         return None
     queue, routing, boost = _routing_decision(screening)
     now = timezone.now()
@@ -303,15 +319,13 @@ def _step_routing(*, screening_id: int) -> QueueEntry | None:
 
 def screening_run(*, application_id: int) -> Screening | None:
     """Run whatever steps of the pipeline are still to do; None if there is nothing to do."""
-    screening = _screening_begin(application_id=application_id)
+    screening = _screening_steps(application_id=application_id)
     if screening is None:
         return None
-    _step_completeness(screening_id=screening.pk)
-    _step_eligibility(screening_id=screening.pk)
-    _step_integrity(screening_id=screening.pk)
-    _step_routing(screening_id=screening.pk)
+    if _step_routing(screening=screening) is None:
+        screening.refresh_from_db()  # a concurrent run routed it: report what that run wrote
     logger.info("application_screened", application_id=application_id, screening_id=screening.pk)
-    return Screening.objects.get(pk=screening.pk)
+    return screening
 
 
 def screening_run_for_submission(*, application_id: int) -> None:

@@ -218,7 +218,7 @@ def test_the_sweeper_finds_only_submissions_stuck_past_the_limit(submitted, sett
     assert services.screenings_stuck(now=later) == [submitted.pk]
     # a recent attempt (a worker on it right now) holds the sweeper back
     time_machine.move_to(later, tick=False)
-    services._screening_begin(application_id=submitted.pk)
+    services._screening_steps(application_id=submitted.pk)  # an attempt, not yet routed
     assert services.screenings_stuck(now=later) == []
     assert services.screenings_stuck(now=later + timedelta(seconds=601)) == [submitted.pk]
     _screened(submitted)
