@@ -313,7 +313,8 @@ def _step_routing(*, screening: Screening) -> QueueEntry | None:
             "due_at": entry.due_at.isoformat(),
         },
     )
-    application_transition(application=application, to=Status.QUEUED, actor=None)
+    # locked: the query above holds the application's row lock in this transaction
+    application_transition(application=application, to=Status.QUEUED, actor=None, locked=True)
     return entry
 
 

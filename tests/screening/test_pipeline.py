@@ -73,8 +73,9 @@ def _with_more_degrees(application, extra: int):
 # The whole submission task, savepoints included (the test's transaction turns BEGIN/COMMIT into
 # SAVEPOINT/RELEASE): load; screen (lock and load the application, its degrees, documents and
 # screening, two list queries, duplicate passports, reused documents, insert); route (lock, queues,
-# holidays, entry, screening, two timeline rows, the status change); the confirmation (check, row).
-SUBMISSION_TASK_QUERIES = 27
+# holidays, entry, screening, two timeline rows, the status change on the row already locked); the
+# confirmation (check, row).
+SUBMISSION_TASK_QUERIES = 24
 
 
 @pytest.mark.parametrize("extra_degrees", [0, 3])
