@@ -112,8 +112,8 @@ def test_dashboard_runs_a_fixed_number_of_queries(client, django_assert_num_quer
     client.force_login(applicant)
     services.application_create(applicant=applicant)
     client.get(reverse("applications:dashboard"))  # warm the session and caches
-    # session, user, roles, applications (with their visa), their decision letters
-    with django_assert_num_queries(5) as first:
+    # session, user, roles (one query), applications (with their visa), their decision letters
+    with django_assert_num_queries(4) as first:
         client.get(reverse("applications:dashboard"))
     for _ in range(5):
         services.application_create(applicant=applicant)

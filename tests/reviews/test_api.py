@@ -213,11 +213,11 @@ def test_case_list_filters_and_pages_with_a_cursor(client, auth, queue, case):
 
 def test_case_list_runs_a_fixed_number_of_queries(client, auth, queue, django_assert_num_queries):
     queued_cases(queue, 5)
-    # the token with its user, perms (2), the page: never per row
-    with django_assert_num_queries(4):
+    # the token with its user, permissions (one query), the page: never per row
+    with django_assert_num_queries(3):
         client.get("/api/v1/cases/", **auth)
     queued_cases(queue, 40)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         client.get("/api/v1/cases/", **auth)
 
 

@@ -166,7 +166,9 @@ def test_the_dashboard_queries_stay_constant_with_decided_applications(
 ):
     client.force_login(case.applicant)
     client.get(reverse("applications:dashboard"))  # warm the session and caches
-    with django_assert_num_queries(5) as first:  # session, user, roles, applications, letters
+    with django_assert_num_queries(
+        4
+    ) as first:  # session, user, roles (one query), applications, letters
         client.get(reverse("applications:dashboard"))
     for _ in range(3):
         app_services.application_create(applicant=case.applicant)

@@ -150,9 +150,9 @@ def test_home_takes_the_same_queries_however_many_cases_wait(
     queued_cases(queue, queued)
     login_with_mfa(client, officer)
 
-    # user (session cached), permissions (2), TOTP; queues with counts, held case, second
+    # user (session cached), permissions (one query), TOTP; queues with counts, held case, second
     # review count; roles, security summary
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         response = client.get(reverse("reviews:home"))
 
     assert response.context["queues"][0].waiting_count == queued + 1  # and the `case` fixture
@@ -245,8 +245,8 @@ def test_queue_page_takes_the_same_queries_however_many_cases_wait(
     queued_cases(queue, queued)
     login_with_mfa(client, supervisor)
 
-    # user, permissions (2), TOTP; queue, members, entries with applicants and holders
-    with django_assert_num_queries(7):
+    # user, permissions (one query), TOTP; queue, members, entries with applicants and holders
+    with django_assert_num_queries(6):
         response = client.get(reverse("reviews:queue", kwargs={"code": queue.code}))
 
     assert len(response.context["rows"]) == queued + 1  # and the `case` fixture
@@ -358,11 +358,11 @@ def test_case_page_takes_the_same_queries_however_long_its_file(
 ):
     _grow(case, officer, times)
 
-    # user, permissions (2), TOTP; the case; access record; screening, degrees, documents,
+    # user, permissions (one query), TOTP; the case; access record; screening, degrees, documents,
     # timeline, notes, evidence requests, decisions, visa, letter; lease renewal; refusal
     # reasons; people named by events; queue names. (Evidence answers and decision reasons are
     # one prefetch each once there are any.)
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(18):
         response = holding.get(case_url(case))
 
     assert len(response.context["case"].notes) == times
@@ -391,10 +391,10 @@ def test_case_page_takes_the_same_queries_however_many_evidence_documents(
     )
     login_with_mfa(client, supervisor)
 
-    # user, permissions (2), TOTP; the case; access record; screening, degrees, documents,
+    # user, permissions (one query), TOTP; the case; access record; screening, degrees, documents,
     # timeline, notes, evidence requests + their answers' documents, decisions, visa, letter;
     # queue members (reassign); queue names. (No event names a person here.)
-    with django_assert_num_queries(18):
+    with django_assert_num_queries(17):
         response = client.get(case_url(case))
 
     html = response.content.decode()
@@ -967,14 +967,14 @@ def test_audit_and_access_log_take_fixed_queries(
     for other in queued_cases(queue, 10):
         selectors.access_record(officer=officer, application=other, action="case_file")
 
-    # user, permissions (2), TOTP; events; people named by events; queue names
-    with django_assert_num_queries(7):
+    # user, permissions (one query), TOTP; events; people named by events; queue names
+    with django_assert_num_queries(6):
         as_supervisor.get(reverse("reviews:audit"))
     # ... plus the actor looked up by email
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         as_supervisor.get(reverse("reviews:audit"), {"actor": officer.email})
-    # user, permissions (2), TOTP; the page of rows with officers, cases and documents
-    with django_assert_num_queries(5):
+    # user, permissions (one query), TOTP; the page of rows with officers, cases and documents
+    with django_assert_num_queries(4):
         response = as_supervisor.get(reverse("reviews:access_log"))
     assert len(response.context["rows"]) == 10
 

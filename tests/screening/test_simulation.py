@@ -493,9 +493,9 @@ def test_list_page_query_count_does_not_grow_with_simulations(
         start(draft_version())
     login_with_mfa(client, supervisor)
 
-    # user (the session is in the cache), permissions (2), TOTP, simulations with their
+    # user (the session is in the cache), permissions (one query), TOTP, simulations with their
     # versions and requesters, drafts
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         response = client.get(list_url())
 
     assert response.status_code == 200
@@ -505,8 +505,8 @@ def test_list_page_query_count_does_not_grow_with_simulations(
 def test_detail_page_shows_results_with_pinned_queries(client, finished, django_assert_num_queries):
     login_with_mfa(client, SupervisorFactory())
 
-    # user, permissions (2), TOTP, the simulation, queue names, field names
-    with django_assert_num_queries(7):
+    # user, permissions (one query), TOTP, the simulation, queue names, field names
+    with django_assert_num_queries(6):
         response = client.get(detail_url(finished))
 
     page = response.content.decode()
