@@ -293,123 +293,117 @@ def _points(
     )
 
 
+# The points factors, in the order they are scored: (factor key in the points model, rule code,
+# scoring function). A scoring function reads the factor's settings and the facts and gives
+# the value it scored and the points before the factor's cap. `evaluate` explains each score
+# (`_points_rules`); `evaluate_verdict` only adds them up: one formula for both.
+Score = tuple[Any, Any]
+
+
+def _education_score(f: Mapping[str, Any], facts: Facts, lists: Lists) -> Score:
+    highest = facts.highest_degree
+    level = highest.level if highest else None
+    return level, int(f["levels"].get(level, 0)) if level else 0
+
+
+def _experience_score(f: Mapping[str, Any], facts: Facts, lists: Lists) -> Score:
+    years = facts.years_experience
+    points = (
+        f["points_at_min"] + (years - f["min_years"]) * f["points_per_extra_year"]
+        if years >= f["min_years"]
+        else 0
+    )
+    return years, points
+
+
+def _age_band_score(f: Mapping[str, Any], facts: Facts, lists: Lists) -> Score:
+    age = facts.age
+    return age, next(
+        (p for low, high, p in f["bands"] if age is not None and low <= age <= high), 0
+    )
+
+
+def _institution_tier_score(f: Mapping[str, Any], facts: Facts, lists: Lists) -> Score:
+    ids = [d.institution_id for d in facts.degrees] + [facts.post_institution_id]
+    tiers = [
+        lists.institution_tiers[i] for i in ids if i is not None and i in lists.institution_tiers
+    ]
+    tier = min(tiers) if tiers else None
+    return tier, int(f["tiers"].get(str(tier), 0)) if tier else 0
+
+
+def _chinese_score(f: Mapping[str, Any], facts: Facts, lists: Lists) -> Score:
+    points = max(
+        (facts.hsk_level or 0) * f.get("per_hsk_level", 1),
+        f.get("taught_in_chinese", 0) if facts.taught_in_chinese else 0,
+    )
+    return {"hsk_level": facts.hsk_level, "taught_in_chinese": facts.taught_in_chinese}, points
+
+
+def _research_output_score(f: Mapping[str, Any], facts: Facts, lists: Lists) -> Score:
+    points = facts.publications * f.get("per_publication", 0) + facts.patents * f.get(
+        "per_patent", 0
+    )
+    return {"publications": facts.publications, "patents": facts.patents}, points
+
+
+POINT_FACTORS: tuple[tuple[str, str, Callable[[Mapping[str, Any], Facts, Lists], Score]], ...] = (
+    ("education", "education", _education_score),
+    ("experience", "experience", _experience_score),
+    ("age", "age_band", _age_band_score),
+    ("institution_tier", "institution_tier", _institution_tier_score),
+    ("chinese", "chinese", _chinese_score),
+    ("research_output", "research_output", _research_output_score),
+)
+
+
+def _points_wording(code: str, value: Any, facts: Facts) -> tuple[Promise, dict[str, Any]]:
+    """The explanation of one score: its template and the parameters beside points and max."""
+    if code == "education":
+        level = DEGREE_LABELS.get(value or "", _("no degree"))
+        return _("Education (%(level)s): %(points)s of %(max)s points."), {"level": level}
+    if code == "experience":
+        return (
+            _("Relevant experience (%(years)s years): %(points)s of %(max)s points."),
+            {"years": value},
+        )
+    if code == "age_band":
+        age = value if value is not None else "—"
+        return _("Age band (%(age)s): %(points)s of %(max)s points."), {"age": age}
+    if code == "institution_tier":
+        template = (
+            _("Best institution tier (%(tier)s): %(points)s of %(max)s points.")
+            if value
+            else _("No recognised institution: %(points)s of %(max)s points.")
+        )
+        return template, {"tier": value}
+    if code == "chinese":
+        taught = _(", a degree taught in Chinese") if facts.taught_in_chinese else ""
+        return (
+            _("Chinese (HSK %(hsk)s%(taught)s): %(points)s of %(max)s points."),
+            {"hsk": facts.hsk_level or "—", "taught": taught},
+        )
+    return (
+        _(
+            "Research output (%(publications)s publications, %(patents)s patents): "
+            "%(points)s of %(max)s points."
+        ),
+        {"publications": facts.publications, "patents": facts.patents},
+    )
+
+
 def _points_rules(
     facts: Facts, model: Mapping[str, Any], lists: Lists, explain: Explain
 ) -> list[RuleResult]:
     factors = model.get("factors", {})
     results: list[RuleResult] = []
-    if "education" in factors:
-        f = factors["education"]
-        highest = facts.highest_degree
-        level = highest.level if highest else None
-        results.append(
-            _points(
-                explain,
-                "education",
-                level,
-                int(f["levels"].get(level, 0)) if level else 0,
-                f["max"],
-                _("Education (%(level)s): %(points)s of %(max)s points."),
-                level=DEGREE_LABELS.get(level or "", _("no degree")),
-            )
-        )
-    if "experience" in factors:
-        f = factors["experience"]
-        years = facts.years_experience
-        points = (
-            f["points_at_min"] + (years - f["min_years"]) * f["points_per_extra_year"]
-            if years >= f["min_years"]
-            else 0
-        )
-        results.append(
-            _points(
-                explain,
-                "experience",
-                years,
-                points,
-                f["max"],
-                _("Relevant experience (%(years)s years): %(points)s of %(max)s points."),
-                years=years,
-            )
-        )
-    if "age" in factors:
-        f = factors["age"]
-        age = facts.age
-        points = next(
-            (p for low, high, p in f["bands"] if age is not None and low <= age <= high), 0
-        )
-        results.append(
-            _points(
-                explain,
-                "age_band",
-                age,
-                points,
-                f["max"],
-                _("Age band (%(age)s): %(points)s of %(max)s points."),
-                age=age if age is not None else "—",
-            )
-        )
-    if "institution_tier" in factors:
-        f = factors["institution_tier"]
-        ids = [d.institution_id for d in facts.degrees] + [facts.post_institution_id]
-        tiers = [
-            lists.institution_tiers[i]
-            for i in ids
-            if i is not None and i in lists.institution_tiers
-        ]
-        tier = min(tiers) if tiers else None
-        results.append(
-            _points(
-                explain,
-                "institution_tier",
-                tier,
-                int(f["tiers"].get(str(tier), 0)) if tier else 0,
-                f["max"],
-                _("Best institution tier (%(tier)s): %(points)s of %(max)s points.")
-                if tier
-                else _("No recognised institution: %(points)s of %(max)s points."),
-                tier=tier,
-            )
-        )
-    if "chinese" in factors:
-        f = factors["chinese"]
-        hsk = facts.hsk_level or 0
-        points = max(
-            hsk * f.get("per_hsk_level", 1),
-            f.get("taught_in_chinese", 0) if facts.taught_in_chinese else 0,
-        )
-        results.append(
-            _points(
-                explain,
-                "chinese",
-                {"hsk_level": facts.hsk_level, "taught_in_chinese": facts.taught_in_chinese},
-                points,
-                f["max"],
-                _("Chinese (HSK %(hsk)s%(taught)s): %(points)s of %(max)s points."),
-                hsk=facts.hsk_level or "—",
-                taught=_(", a degree taught in Chinese") if facts.taught_in_chinese else "",
-            )
-        )
-    if "research_output" in factors:
-        f = factors["research_output"]
-        points = facts.publications * f.get("per_publication", 0) + facts.patents * f.get(
-            "per_patent", 0
-        )
-        results.append(
-            _points(
-                explain,
-                "research_output",
-                {"publications": facts.publications, "patents": facts.patents},
-                points,
-                f["max"],
-                _(
-                    "Research output (%(publications)s publications, %(patents)s patents): "
-                    "%(points)s of %(max)s points."
-                ),
-                publications=facts.publications,
-                patents=facts.patents,
-            )
-        )
+    for key, code, score in POINT_FACTORS:
+        if key not in factors:
+            continue
+        f = factors[key]
+        value, points = score(f, facts, lists)
+        template, params = _points_wording(code, value, facts)
+        results.append(_points(explain, code, value, points, f["max"], template, **params))
     return results
 
 
@@ -490,10 +484,10 @@ def evaluate_verdict(
     """`evaluate`'s eligible, fast track and points, without building or explaining a rule.
 
     For the policy simulator, which counts outcomes over a million cases: a quarter of
-    `evaluate`'s time at most. Every rule reads the same values with the same expressions, in
-    the same order, so a policy `evaluate` refuses (a missing key) fails here the same way;
-    tests/policy/test_engine_verdict.py holds the two to the same results. A change to a rule
-    above must be made here too.
+    `evaluate`'s time at most. The points are the same scoring functions (POINT_FACTORS); the
+    criteria read the same values with the same expressions, in the same order, so a policy
+    `evaluate` refuses (a missing key) fails here the same way. tests/policy/test_engine_verdict.py
+    holds the two to the same results; a change to a criterion above must be made here too.
     """
     low, high = criteria["age"]["min"], criteria["age"]["max"]
     age = facts.age
@@ -521,51 +515,11 @@ def evaluate_verdict(
     factors = points_model.get("factors", {})
     earned: list[Any] = []
     maxima: list[Any] = []
-    if "education" in factors:
-        f = factors["education"]
-        highest = facts.highest_degree
-        level = highest.level if highest else None
-        earned.append(_clamp(int(f["levels"].get(level, 0)) if level else 0, f["max"]))
-        maxima.append(f["max"])
-    if "experience" in factors:
-        f = factors["experience"]
-        years = facts.years_experience
-        points = (
-            f["points_at_min"] + (years - f["min_years"]) * f["points_per_extra_year"]
-            if years >= f["min_years"]
-            else 0
-        )
-        earned.append(_clamp(points, f["max"]))
-        maxima.append(f["max"])
-    if "age" in factors:
-        f = factors["age"]
-        points = next(
-            (p for low, high, p in f["bands"] if age is not None and low <= age <= high), 0
-        )
-        earned.append(_clamp(points, f["max"]))
-        maxima.append(f["max"])
-    if "institution_tier" in factors:
-        f = factors["institution_tier"]
-        ids = [d.institution_id for d in degrees] + [facts.post_institution_id]
-        found = [tiers[i] for i in ids if i is not None and i in tiers]
-        tier = min(found) if found else None
-        earned.append(_clamp(int(f["tiers"].get(str(tier), 0)) if tier else 0, f["max"]))
-        maxima.append(f["max"])
-    if "chinese" in factors:
-        f = factors["chinese"]
-        points = max(
-            (facts.hsk_level or 0) * f.get("per_hsk_level", 1),
-            f.get("taught_in_chinese", 0) if facts.taught_in_chinese else 0,
-        )
-        earned.append(_clamp(points, f["max"]))
-        maxima.append(f["max"])
-    if "research_output" in factors:
-        f = factors["research_output"]
-        points = facts.publications * f.get("per_publication", 0) + facts.patents * f.get(
-            "per_patent", 0
-        )
-        earned.append(_clamp(points, f["max"]))
-        maxima.append(f["max"])
+    for key, _code, score in POINT_FACTORS:
+        if key in factors:
+            f = factors[key]
+            earned.append(_clamp(score(f, facts, lists)[1], f["max"]))
+            maxima.append(f["max"])
     total = sum(p or 0 for p in earned)
     threshold = int(points_model.get("fast_track_threshold", sum(m or 0 for m in maxima) + 1))
     return Verdict(eligible=eligible, fast_track=eligible and total >= threshold, points=total)
