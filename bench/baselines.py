@@ -25,24 +25,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bench.models import BenchDocument
+from reviews.apis import CASE_SUMMARY_COLUMNS
 
-# What CaseSummarySerializer shows, as columns.
-CASE_COLUMNS = (
-    "reference",
-    "status",
-    "family_name",
-    "given_names",
-    "nationality",
-    "path",
-    "submitted_at",
-    "queue_entry__queue__code",
-    "queue_entry__state",
-    "queue_entry__priority",
-    "queue_entry__entered_at",
-    "queue_entry__due_at",
-    "queue_entry__claimed_by__email",
-    "queue_entry__lease_expires_at",
-)
+# What CaseSummarySerializer shows, as columns: the very columns the API's list reads.
+CASE_COLUMNS = CASE_SUMMARY_COLUMNS
 
 
 def tables_create() -> None:
