@@ -129,21 +129,9 @@ CASE_LIST: Any = {
 }
 
 CASE: Any = {
-    "reference": "KV-2026-0000004-8",
-    "status": "in_review",
-    "family_name": "Oliveira",
-    "given_names": "Lucas",
-    "nationality": "BR",
-    "path": "graduate",
-    "submitted_at": "2026-12-03T03:37:35.542550+08:00",
+    **CLAIMED,  # the case just claimed, read a moment later (its lease renewed)
     "queue_entry": {
-        "queue": "standard",
-        "state": "in_review",
-        "priority": 20,
-        "entered_at": "2026-12-03T03:37:35.624828+08:00",
-        "due_at": "2027-01-28T03:37:35.542550+08:00",
-        "overdue": False,
-        "held_by": "officer1@demo.kvisa.test",
+        **CLAIMED["queue_entry"],
         "lease_expires_at": "2026-12-03T04:52:57.440791+08:00",
     },
     "public_id": "64ff18cf-9c9e-4fa7-9006-5dd1083a44a2",
