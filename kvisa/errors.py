@@ -77,6 +77,14 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 def problem_response(
     *, status_code: int, title: str, detail: Any, code: str, extra: dict[str, Any] | None = None
 ) -> Response:
+    body = problem_body(status_code=status_code, title=title, detail=detail, code=code, extra=extra)
+    return Response(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def problem_body(
+    *, status_code: int, title: str, detail: Any, code: str, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """An RFC 9457 problem document (the schema's examples are built with it too)."""
     body: dict[str, Any] = {
         "type": f"about:blank#{code}",
         "title": str(title),
@@ -90,7 +98,7 @@ def problem_response(
         body["detail"] = str(detail)
     if extra:
         body.update(extra)
-    return Response(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+    return body
 
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

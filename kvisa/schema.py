@@ -8,7 +8,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
-from kvisa.errors import PROBLEM_CONTENT_TYPE
+from kvisa.errors import PROBLEM_CONTENT_TYPE, problem_body
 from ops.idempotency import IDEMPOTENCY_KEY
 
 
@@ -56,14 +56,9 @@ def body(value: Any, name: str) -> OpenApiExample:
 
 
 def _problem(status: int, code: str, title: str, detail: str = "", **extra: Any) -> dict[str, Any]:
-    return {
-        "type": f"about:blank#{code}",
-        "title": title,
-        "status": status,
-        "code": code,
-        "detail": detail or title,
-        **extra,
-    }
+    return problem_body(
+        status_code=status, title=title, detail=detail or title, code=code, extra=extra
+    )
 
 
 # One example a status, in the words the API really answers with (kvisa/errors.py, DRF).
