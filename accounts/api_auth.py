@@ -13,23 +13,54 @@ Everything else has no scope. Endpoints declare what they need with ``scope_requ
 
 from __future__ import annotations
 
+import binascii
+import functools
+from dataclasses import dataclass
+from hmac import compare_digest
 from typing import Any
 
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from knox.auth import TokenAuthentication
+from knox.crypto import hash_token
+from knox.settings import CONSTANTS, knox_settings
 from knox.signals import token_expired
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 
 from accounts.access import Access, IsOfficerWithMFA, check_officer_access
-from accounts.models import WORK_CASES, ApiClient, ApiToken, Scope
+from accounts.models import WORK_CASES, ApiClient, ApiToken, Scope, User
 
 OFFICER_SCOPES = frozenset({Scope.CASES_READ, Scope.CASES_DECIDE})
 
 
 class BearerTokenAuthentication(TokenAuthentication):
-    """knox's hashed-token check, with the ``Bearer`` prefix (settings.REST_KNOX)."""
+    """knox's hashed-token check, with the ``Bearer`` prefix (settings.REST_KNOX).
+
+    One query reads the token, its user, the user's integration client and their permissions:
+    every API request checks a scope, which needs the client or a permission, and would
+    otherwise ask for each on its own (knox reads the token and user only).
+    """
+
+    def authenticate_credentials(self, token: bytes) -> tuple[User, ApiToken]:
+        plain = token.decode()
+        for auth_token in _tokens_with_key(plain[: CONSTANTS.TOKEN_KEY_LENGTH]):
+            if self._cleanup_token(auth_token):
+                continue
+            try:
+                digest = hash_token(plain)
+            except (TypeError, binascii.Error) as exc:
+                raise AuthenticationFailed(_("Invalid token.")) from exc
+            if compare_digest(digest, auth_token.digest):
+                if knox_settings.AUTO_REFRESH and auth_token.expiry:
+                    self.renew_token(auth_token)
+                return self.validate_user(auth_token)
+        raise AuthenticationFailed(_("Invalid token."))
 
     def _cleanup_token(self, auth_token: ApiToken) -> bool:
         # knox reads all the caller's other tokens on every request, to delete the expired
@@ -41,6 +72,91 @@ class BearerTokenAuthentication(TokenAuthentication):
             token_expired.send(sender=type(self), username=username, source="auth_token")
             return True
         return False
+
+
+@dataclass(frozen=True)
+class _Columns:
+    model: type[Model]
+    names: list[str]  # attnames, as Model.from_db takes them
+    sql: list[str]
+    converters: list[tuple[int, list[Any], Any]]  # (position, converters, field)
+
+
+def _columns(model: type[Model], alias: str) -> _Columns:
+    fields = list(model._meta.concrete_fields)
+    quote = connection.ops.quote_name
+    return _Columns(
+        model=model,
+        names=[f.attname for f in fields],
+        sql=[f"{alias}.{quote(str(f.column))}" for f in fields],
+        converters=[
+            (i, convs, f)
+            for i, f in enumerate(fields)
+            if (
+                convs := f.get_db_converters(connection)
+                + connection.ops.get_db_converters(f.get_col(alias))
+            )
+        ],
+    )
+
+
+def _instance(columns: _Columns, values: list[Any]) -> Any:
+    for i, convs, field in columns.converters:
+        for convert in convs:
+            values[i] = convert(values[i], field, connection)
+    return columns.model.from_db(connection.alias, columns.names, values)
+
+
+@functools.cache
+def _token_lookup() -> tuple[str, _Columns, _Columns, _Columns]:
+    """The token check's statement, written once a process from the models' own columns: the
+    token, its user, the user's integration client (if any) and the names of the user's
+    permissions, their own and their groups' (as accounts.backends.permission_names reads them;
+    tests/accounts/test_backends.py holds the two equal). Built by the ORM on every request,
+    the same query cost more than its own execution."""
+    quote, table = connection.ops.quote_name, lambda m: quote(m._meta.db_table)
+    token, user, client = _columns(ApiToken, "t"), _columns(User, "u"), _columns(ApiClient, "c")
+    own, member = User.user_permissions.through, User.groups.through
+    granted = Group.permissions.through
+    sql = f"""
+        SELECT {", ".join(token.sql + user.sql + client.sql)}, ARRAY(
+            SELECT ct.app_label || '.' || p.codename
+            FROM {table(Permission)} p JOIN {table(ContentType)} ct ON ct.id = p.content_type_id
+            WHERE p.id IN (SELECT permission_id FROM {table(own)} WHERE user_id = u.id)
+               OR p.id IN (
+                   SELECT g.permission_id FROM {table(granted)} g
+                   JOIN {table(member)} m ON m.group_id = g.group_id WHERE m.user_id = u.id)
+        )
+        FROM {table(ApiToken)} t
+        JOIN {table(User)} u ON u.id = t.user_id
+        LEFT JOIN {table(ApiClient)} c ON c.user_id = u.id
+        WHERE t.token_key = %s
+    """  # noqa: S608 - names from the models' metadata, the key a parameter
+    return sql, token, user, client
+
+
+def _tokens_with_key(key: str) -> list[ApiToken]:
+    """The tokens whose key is ``key`` (knox's lookup), each with its user, the user's client
+    and their permissions (where the model backend caches them) loaded: one query."""
+    sql, token_columns, user_columns, client_columns = _token_lookup()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key])
+        rows = cursor.fetchall()
+    tokens = []
+    nt, nu = len(token_columns.names), len(user_columns.names)
+    for row in rows:
+        values = list(row)
+        auth_token = _instance(token_columns, values[:nt])
+        user = _instance(user_columns, values[nt : nt + nu])
+        client_values = values[nt + nu : -1]
+        user.api_client = (
+            None if client_values[0] is None else _instance(client_columns, client_values)
+        )
+        if not user.is_superuser:  # a superuser's: all of them, read only if asked
+            user._perm_cache = set(values[-1])
+        auth_token.user = user
+        tokens.append(auth_token)
+    return tokens
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):

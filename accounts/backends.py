@@ -2,8 +2,9 @@
 
 Every officer request checks a permission (the cases scopes, the supervisor's view), and
 Django's backend reads the user's own permissions and their groups' in two queries. Here both
-come from one (a UNION), cached on the user object for the request exactly where Django's
-backend caches them, so ``has_perm`` and every other caller of the cache behave as before.
+come from one, cached on the user object for the request exactly where Django's backend caches
+them, so ``has_perm`` and every other caller of the cache behave as before. A bearer-token
+request reads them with the token itself (accounts.api_auth), and asks nothing here.
 """
 
 from __future__ import annotations
@@ -11,7 +12,26 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q, QuerySet, Value
+from django.db.models.functions import Concat
+
+
+def permission_names(user: Any) -> QuerySet[Permission, str]:
+    """The names ("app_label.codename") of a user's permissions, their own and their groups'.
+
+    ``user``: a user's id, or an expression for it (an OuterRef, to use this as a subquery).
+    """
+    from accounts.models import User
+
+    own = User.user_permissions.through.objects.filter(user_id=user).values("permission_id")
+    groups = Group.permissions.through.objects.filter(group__user=user).values("permission_id")
+    return (
+        Permission.objects.filter(Q(pk__in=own) | Q(pk__in=groups))
+        .order_by()
+        .annotate(full_name=Concat("content_type__app_label", Value("."), "codename"))
+        .values_list("full_name", flat=True)
+    )
 
 
 class ModelBackend(DjangoModelBackend):
@@ -20,13 +40,12 @@ class ModelBackend(DjangoModelBackend):
             return set()
         if not hasattr(user_obj, "_perm_cache"):
             if user_obj.is_superuser:
-                perms = Permission.objects.all()
+                user_obj._perm_cache = {
+                    f"{app_label}.{codename}"
+                    for app_label, codename in Permission.objects.values_list(
+                        "content_type__app_label", "codename"
+                    )
+                }
             else:
-                perms = Permission.objects.filter(user=user_obj).union(
-                    Permission.objects.filter(group__user=user_obj)
-                )
-            user_obj._perm_cache = {
-                f"{app_label}.{codename}"
-                for app_label, codename in perms.values_list("content_type__app_label", "codename")
-            }
+                user_obj._perm_cache = set(permission_names(user_obj.pk))
         return user_obj._perm_cache

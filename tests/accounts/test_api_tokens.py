@@ -83,8 +83,9 @@ def test_a_request_reads_only_its_own_token_and_the_daily_task_purges_expired_on
     for _ in range(5):  # more tokens of the caller: still the same queries
         api_token_issue(user=api.user, ttl=timedelta(days=1))
     time_machine.move_to(timezone.now() + timedelta(days=2))
-    # the token (with its user), the client and its scopes: the caller's other tokens unread
-    with django_assert_num_queries(2):
+    # the token with its user, the client (its scopes) and the permissions, in one query: the
+    # caller's other tokens unread
+    with django_assert_num_queries(1):
         assert _get(client, "stats:read", long_plain).status_code == 200
     assert ApiToken.objects.filter(pk=short.pk).exists()
 
@@ -99,9 +100,13 @@ def test_a_deactivated_client_can_do_nothing(client):
     assert _get(client, "stats:read", plain).status_code == 403
 
 
-def test_an_officer_token_and_session_carry_the_cases_scopes_only(client):
+def test_an_officer_token_and_session_carry_the_cases_scopes_only(
+    client, django_assert_num_queries
+):
     officer = OfficerFactory()
     _token, plain = api_token_issue(user=officer)
+    with django_assert_num_queries(1):  # the permission that gives the scopes came with it
+        assert _get(client, "cases:read", plain).status_code == 200
     assert _get(client, "cases:read", plain).status_code == 200
     assert _get(client, "cases:decide", plain).status_code == 200
     assert _get(client, "visas:verify", plain).status_code == 403

@@ -6,8 +6,10 @@ import pytest
 from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
 from django.contrib.auth.models import Group, Permission
 
+from accounts.api_auth import BearerTokenAuthentication
 from accounts.backends import ModelBackend
 from accounts.models import SUPERVISE_CASES, WORK_CASES, User
+from accounts.services import api_token_issue
 from tests.factories import ApplicantFactory, OfficerFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,6 +44,10 @@ def test_the_same_permissions_as_djangos_backend(make):
     assert ours == DjangoModelBackend().get_all_permissions(_fresh(user))
     if user.is_active:
         assert {SUPERVISE_CASES, "applications.view_application"} <= ours
+        # The bearer-token check reads the same permissions along with the token.
+        _token, plain = api_token_issue(user=user)
+        caller, _auth = BearerTokenAuthentication().authenticate_credentials(plain.encode())
+        assert ModelBackend().get_all_permissions(caller) == ours
 
 
 def test_one_query_then_the_cache(django_assert_num_queries):

@@ -238,7 +238,7 @@ def test_a_filing_costs_the_same_statements_however_big_the_lists_and_the_store(
 def test_a_filing_is_a_fixed_number_of_statements(client, auth, django_assert_num_queries):
     _file(client, auth, {**EXAMPLE, "applicant_email": "warm@example.edu"}, key="warm")
     body = {**EXAMPLE, "applicant_email": "new@example.edu"}
-    # 79 before issue 7's work; the token (with its user) and one INSERT claiming the key
-    # included
-    with django_assert_num_queries(30):
+    # 79 before issue 7's work; the token (with its user and client) and one INSERT claiming
+    # the key included
+    with django_assert_num_queries(29):
         assert _file(client, auth, body, key="k").status_code == 201

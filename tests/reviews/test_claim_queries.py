@@ -23,11 +23,11 @@ from tests.reviews.conftest import officer_in, queued_cases
 pytestmark = pytest.mark.django_db
 
 # Test-client requests with an Idempotency-Key, as the benchmark sends them. Authentication
-# is two of them (the token with its user, the officer's permissions) and the key two
+# is one of them (the token with its user and the officer's permissions) and the key two
 # (claimed, answer stored); the rest is the operation. In a test, SAVEPOINT and RELEASE stand
 # where production sends BEGIN and COMMIT.
-CLAIM_REQUEST = 12  # + queue, SAVEPOINT, officer lock, claim, entry, case, timeline, RELEASE
-RELEASE_REQUEST = 12  # + access, SAVEPOINT, case and entry locked, entry, case, 2 timeline rows,
+CLAIM_REQUEST = 11  # + queue, SAVEPOINT, officer lock, claim, entry, case, timeline, RELEASE
+RELEASE_REQUEST = 11  # + access, SAVEPOINT, case and entry locked, entry, case, 2 timeline rows,
 #                       RELEASE
 CLAIM_SERVICE = 7
 RELEASE_SERVICE = 7
