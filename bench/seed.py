@@ -544,7 +544,7 @@ def _seed_batch(
         f"""
         INSERT INTO applications_application ({columns})
         SELECT {values}
-        FROM generate_series(%(lo)s, %(hi)s) AS g(i)
+        FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS g(i)
         {profile}
         CROSS JOIN LATERAL (SELECT {nationality} AS code) nat
         CROSS JOIN LATERAL (SELECT {status} AS status) s
@@ -580,7 +580,7 @@ def _seed_batch(
         f"""
         INSERT INTO applications_degree ({degree_columns})
         SELECT {degree_values}
-        FROM generate_series(%(lo)s, %(hi)s) AS g(i)
+        FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS g(i)
         JOIN applications_application a ON a.id = g.i
         {profile}
         CROSS JOIN LATERAL jsonb_array_elements(p.degrees) WITH ORDINALITY AS d(value, n)
@@ -602,7 +602,7 @@ def _seed_batch(
                 THEN least(e.entered_at + interval '3 days', %(anchor)s) END,
             CASE WHEN e.escalated THEN e.due_at END,
             NULL, NULL, NULL, coalesce(a.decided_at, a.withdrawn_at, e.entered_at)
-        FROM generate_series(%(lo)s, %(hi)s) AS g(i)
+        FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS g(i)
         JOIN applications_application a ON a.id = g.i
         JOIN policy_reviewqueue q ON q.id = {queue}
         CROSS JOIN LATERAL (
@@ -651,7 +651,7 @@ def _seed_batch(
         f"""
         INSERT INTO screening_screening ({screening_columns})
         SELECT {screening_values}
-        FROM generate_series(%(lo)s, %(hi)s) AS g(i)
+        FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS g(i)
         JOIN applications_application a ON a.id = g.i
         JOIN screening_queueentry e ON e.application_id = a.id
         {profile}
@@ -664,7 +664,7 @@ def _seed_batch(
         INSERT INTO applications_timelineevent (at, kind, from_status, to_status, message,
             public, data, actor_id, application_id)
         SELECT t.at, t.kind, t.from_status, t.to_status, '', t.public, t.data, t.actor, a.id
-        FROM generate_series(%(lo)s, %(hi)s) AS g(i)
+        FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS g(i)
         JOIN applications_application a ON a.id = g.i
         LEFT JOIN screening_queueentry e ON e.application_id = a.id
         LEFT JOIN screening_screening sc ON sc.application_id = a.id AND sc.is_current
@@ -826,10 +826,10 @@ def seed(n: int, *, holders: list[int], analyze: bool = True) -> dict[str, Any]:
         cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
         (done["database_size"],) = cursor.fetchone()
         # Kept with the database, so a later run that skips seeding still reports it.
+        # DDL takes no parameters (the connection binds them server-side): quoted by psycopg.
+        name = connection.ops.quote_name(connection.settings_dict["NAME"])
         cursor.execute(
-            f"COMMENT ON DATABASE {connection.ops.quote_name(connection.settings_dict['NAME'])}"
-            " IS %s",
-            [json.dumps(done)],
+            connection.ops.compose_sql(f"COMMENT ON DATABASE {name} IS %s", [json.dumps(done)])
         )
     return done
 
@@ -887,7 +887,7 @@ def pipeline_ids(n: int) -> list[int]:
     status = _pick(_uniform(1), STATUS_MIX, {s: f"'{s}'" for s, _share in STATUS_MIX})
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT g.i FROM generate_series(1, %s) AS g(i) WHERE {status} = 'submitted'",  # noqa: S608 - constants
+            f"SELECT g.i FROM generate_series(1, %s::bigint) AS g(i) WHERE {status} = 'submitted'",  # noqa: S608 - constants
             [n],
         )
         return [i for (i,) in cursor.fetchall()]

@@ -284,6 +284,16 @@ class CaseFilter(django_filters.FilterSet):
         model = Application
         fields: list[str] = []
 
+    def get_form_class(self) -> type[forms.Form]:
+        # django-filter builds a new form class on every request from its filters' fields
+        # (labels looked up, fields made): the same class each time, as no field here depends
+        # on the request. Built once; each form still deep-copies the fields it validates with.
+        form_class = type(self).__dict__.get("_form_class")
+        if form_class is None:
+            form_class = super().get_form_class()
+            type(self)._form_class = form_class  # type: ignore[attr-defined]
+        return form_class  # type: ignore[no-any-return]
+
     def filter_field(self, queryset: QuerySet[Application], name: str, value: str) -> Any:
         # EXISTS, not a join: a join over degrees needs DISTINCT, which defeats the index that
         # serves the list's order.

@@ -324,3 +324,16 @@ def test_the_docs_page_carries_no_inline_script_or_style(client):
     script = client.get("/api/docs/?script=")
     assert script.status_code == 200
     assert "SwaggerUIBundle" in script.content.decode()
+
+
+def test_the_filter_form_class_is_built_once_and_each_request_is_still_validated(
+    client, auth, case
+):
+    from reviews.apis import CaseFilter
+
+    assert CaseFilter(data={}).get_form_class() is CaseFilter(data={}).get_form_class()
+    refused = client.get("/api/v1/cases/", {"status": "no-such-status"}, **auth)
+    assert refused.status_code == 400
+    assert "status" in refused.json()["errors"]
+    found = client.get("/api/v1/cases/", {"reference": case.reference}, **auth).json()
+    assert [row["reference"] for row in found["results"]] == [case.reference]
