@@ -828,9 +828,8 @@ def seed(n: int, *, holders: list[int], analyze: bool = True) -> dict[str, Any]:
         # Kept with the database, so a later run that skips seeding still reports it.
         # DDL takes no parameters (the connection binds them server-side): quoted by psycopg.
         name = connection.ops.quote_name(connection.settings_dict["NAME"])
-        cursor.execute(
-            connection.ops.compose_sql(f"COMMENT ON DATABASE {name} IS %s", [json.dumps(done)])
-        )
+        comment = f"COMMENT ON DATABASE {name} IS %s"
+        cursor.execute(connection.ops.compose_sql(comment, [json.dumps(done)]))  # type: ignore[attr-defined]
     return done
 
 

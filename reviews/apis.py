@@ -291,8 +291,8 @@ class CaseFilter(django_filters.FilterSet):
         form_class = type(self).__dict__.get("_form_class")
         if form_class is None:
             form_class = super().get_form_class()
-            type(self)._form_class = form_class  # type: ignore[attr-defined]
-        return form_class  # type: ignore[no-any-return]
+            type(self)._form_class = form_class
+        return form_class
 
     def filter_field(self, queryset: QuerySet[Application], name: str, value: str) -> Any:
         # EXISTS, not a join: a join over degrees needs DISTINCT, which defeats the index that
