@@ -48,6 +48,15 @@ def test_the_config_takes_its_sizes_and_trusted_proxies_from_the_environment(tmp
     assert config["threads"] == "3"
     assert config["forwarded_allow_ips"] == "['10.0.0.9']"
     assert config["bind"] == "['0.0.0.0:8000']"
+    # A worker is recycled rarely: a cold start under load costs more than any leak seen.
+    assert config["max_requests"] == "50000"
+    assert config["max_requests_jitter"] == "5000"
+    assert (
+        _print_config(GUNICORN_MAX_REQUESTS="0", PROMETHEUS_MULTIPROC_DIR=str(tmp_path))[
+            "max_requests"
+        ]
+        == "0"
+    )
 
 
 def _get(url: str, **headers: str) -> tuple[int, dict[str, str]]:

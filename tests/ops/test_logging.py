@@ -42,6 +42,19 @@ def test_a_request_log_line_is_json_with_the_proxys_request_id(client, caplog):
     assert line["timestamp"].endswith("Z")
 
 
+def test_a_request_logs_one_line_at_info_and_its_start_only_at_debug(client, caplog):
+    caplog.set_level(logging.INFO)
+    client.get("/healthz")
+    events = [r.msg.get("event") for r in caplog.records if isinstance(r.msg, dict)]
+    assert events.count("request_finished") == 1
+    assert "request_started" not in events
+    caplog.clear()
+    caplog.set_level(logging.DEBUG, logger="django_structlog")
+    client.get("/healthz")
+    events = [r.msg.get("event") for r in caplog.records if isinstance(r.msg, dict)]
+    assert "request_started" in events
+
+
 @pytest.mark.parametrize(
     "sent", [None, "short", "has spaces in it", "x" * 200, "evil\u2028id-123456"]
 )
