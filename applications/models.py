@@ -267,7 +267,7 @@ class Application(SectionValidated):
                 condition=Q(status="draft"),
                 name="application_stale_draft_idx",
             ),
-            # The officers' case list (reviews.apis.CaseListApi): newest submission first, with
+            # The officers' case list (reviews.apis.cases.CaseListApi): newest submission first, with
             # or without a status filter, so a page is an index range, not a sort of the table.
             models.Index(fields=["-submitted_at", "-id"], name="application_case_list_idx"),
             models.Index(

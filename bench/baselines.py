@@ -25,7 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bench.models import BenchDocument
-from reviews.apis import CASE_SUMMARY_COLUMNS
+from reviews.apis.common import CASE_SUMMARY_COLUMNS
 
 # What CaseSummarySerializer shows, as columns: the very columns the API's list reads.
 CASE_COLUMNS = CASE_SUMMARY_COLUMNS

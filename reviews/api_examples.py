@@ -1,4 +1,4 @@
-"""Examples for the officers' API in the OpenAPI schema (reviews/apis.py).
+"""Examples for the officers' API in the OpenAPI schema (reviews/apis/).
 
 Taken from real answers of the API to the demo data, trimmed; tests/test_api_examples.py checks
 every example against the schema of the operation it illustrates, so none can go stale.

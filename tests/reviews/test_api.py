@@ -225,9 +225,9 @@ def test_case_list_runs_a_fixed_number_of_queries(client, auth, queue, django_as
 def test_the_list_shows_each_case_as_the_case_serializer_does(
     client, auth, queue, officer, settings, zone
 ):
-    """The list reads values() rows (reviews.apis.case_summary); the serializer is the published
-    shape: both must agree for a case in every queue state, in any time zone."""
-    from reviews.apis import CaseSummarySerializer
+    """The list reads values() rows (reviews.apis.common.case_summary); the serializer is the
+    published shape: both must agree for a case in every queue state, in any time zone."""
+    from reviews.apis.common import CaseSummarySerializer
 
     settings.TIME_ZONE = zone
 
@@ -329,7 +329,7 @@ def test_the_docs_page_carries_no_inline_script_or_style(client):
 def test_the_filter_form_class_is_built_once_and_each_request_is_still_validated(
     client, auth, case
 ):
-    from reviews.apis import CaseFilter
+    from reviews.apis.cases import CaseFilter
 
     assert CaseFilter(data={}).get_form_class() is CaseFilter(data={}).get_form_class()
     refused = client.get("/api/v1/cases/", {"status": "no-such-status"}, **auth)
