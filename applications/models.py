@@ -17,11 +17,11 @@ from django.core.exceptions import ValidationError
 from django.db import models, router
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from django_countries.fields import CountryField
 from phonenumber_field.modelfields import PhoneNumberField
 
 from applications.crypto import EncryptedTextField
 from applications.uploads import storage_name
+from kvisa.countries import CountryField
 
 
 class SectionValidated(models.Model):
@@ -267,8 +267,8 @@ class Application(SectionValidated):
                 condition=Q(status="draft"),
                 name="application_stale_draft_idx",
             ),
-            # The officers' case list (reviews.apis.cases.CaseListApi): newest submission first, with
-            # or without a status filter, so a page is an index range, not a sort of the table.
+            # The officers' case list (reviews.apis.cases.CaseListApi): newest submission first,
+            # with or without a status filter, so a page is an index range, not a sort of the table.
             models.Index(fields=["-submitted_at", "-id"], name="application_case_list_idx"),
             models.Index(
                 fields=["status", "-submitted_at", "-id"], name="application_case_status_idx"
