@@ -7,6 +7,7 @@ result. Nothing here is saved.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from typing import Any, cast
 
@@ -120,6 +121,9 @@ class SelfCheckForm(forms.Form):
         # One query each, in the active language; both lists serve every select on the page.
         fields = [(str(f.pk), f.name) for f in active_stem_fields()]
         institutions = [(str(i.pk), i.name) for i in active_institutions()]
+        # Names the lists as shown (ids and names in the active language): the page caches
+        # the unbound form's markup under it, so a change to either list renders anew.
+        self.choices_key = hashlib.sha256(repr((fields, institutions)).encode()).hexdigest()
         choose = [("", _("Choose…"))]
         field_choices = [*choose, *fields, (NOT_LISTED, _("Another field (not in this list)"))]
         institution_choices = [

@@ -56,6 +56,14 @@ def _english_by_default(settings):
     settings.LANGUAGE_CODE = "en"
 
 
+@pytest.fixture(autouse=True)
+def _no_rendered_fragments_from_another_test():
+    """Each test renders its pages afresh: the fragments cache lives in the process."""
+    from django.core.cache import caches
+
+    caches["fragments"].clear()
+
+
 def _purge_queue(app: Celery, queue: str) -> None:
     with app.connection_for_write() as connection:
         connection.default_channel.queue_purge(queue)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -315,3 +316,39 @@ def test_choice_labels_are_translated_when_shown_not_when_the_form_is_defined():
     assert chinese[3] == "HSK 3级"
     assert chinese[0] == "无HSK证书"
     assert english[3] == "HSK 3"
+
+
+def _fields_rendered(response) -> bool:
+    return "policy/_selfcheck_fields.html" in [t.name for t in response.templates]
+
+
+def _without_csrf(html: str) -> str:
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
+    return re.sub(r'"X-CSRFToken": "[^"]+"', "", html)
+
+
+def test_the_empty_form_is_rendered_once_and_then_served_from_the_fragments_cache(client):
+    first = client.get(URL)
+    second = Client().get(URL)  # another visitor
+    assert _fields_rendered(first)
+    assert not _fields_rendered(second)
+    assert _without_csrf(second.content.decode()) == _without_csrf(first.content.decode())
+
+
+def test_a_change_to_a_governed_list_or_the_language_renders_the_form_anew(client, cs):
+    client.get(URL)
+    StemField.objects.filter(pk=cs.pk).update(name_en="Computing (renamed)")
+    renamed = client.get(URL)
+    assert _fields_rendered(renamed)
+    assert "Computing (renamed)" in renamed.content.decode()
+    chinese = client.get(URL, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert _fields_rendered(chinese)
+    assert cs.name_zh in chinese.content.decode()
+
+
+def test_a_form_with_answers_is_never_the_cached_one(client):
+    client.get(URL)
+    refused = client.post(URL, {"path": "graduate"})
+    assert _fields_rendered(refused)
+    assert 'id="form-errors"' in refused.content.decode()
+    assert re.search(r'value="graduate"[^>]*checked', refused.content.decode())
