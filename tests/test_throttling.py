@@ -21,6 +21,11 @@ class _Clock:
         return self.now
 
 
+def _mine() -> str:
+    """This test process's counters (each xdist worker has its own cache key prefix)."""
+    return cache.make_key("throttle_user_424242") + ":*"
+
+
 @pytest.fixture
 def limit(settings, monkeypatch, redis_client):
     """A 3-a-minute caller limit on a clock the test moves; one request by one user."""
@@ -42,7 +47,7 @@ def limit(settings, monkeypatch, redis_client):
 def test_the_counters_are_two_integers_whatever_the_number_of_requests(limit, redis_client):
     for _ in range(3):
         assert limit().allowed
-    keys = sorted(k.decode() for k in redis_client.keys("*throttle_user_424242:*"))
+    keys = sorted(k.decode() for k in redis_client.keys(_mine()))
     assert len(keys) == 1  # this window's counter; the last window had none
     assert redis_client.get(keys[0]) == b"3"  # a count, not a list of timestamps
     assert 60_000 < redis_client.pttl(keys[0]) <= 120_000  # lives through the next window
@@ -55,7 +60,7 @@ def test_the_limit_holds_and_a_refusal_is_not_counted(limit, redis_client):
     assert not refused.allowed
     assert refused.wait() == 61  # just past the window's end
     assert not limit().allowed
-    (key,) = redis_client.keys("*throttle_user_424242:*")
+    (key,) = redis_client.keys(_mine())
     assert redis_client.get(key) == b"3"
 
 
