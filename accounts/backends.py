@@ -17,6 +17,15 @@ from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Concat
 
 
+def _full_names(permissions: QuerySet[Permission]) -> QuerySet[Permission, str]:
+    """The permissions' names as Django's backend caches them: "app_label.codename"."""
+    return (
+        permissions.order_by()
+        .annotate(full_name=Concat("content_type__app_label", Value("."), "codename"))
+        .values_list("full_name", flat=True)
+    )
+
+
 def permission_names(user: Any) -> QuerySet[Permission, str]:
     """The names ("app_label.codename") of a user's permissions, their own and their groups'.
 
@@ -26,12 +35,7 @@ def permission_names(user: Any) -> QuerySet[Permission, str]:
 
     own = User.user_permissions.through.objects.filter(user_id=user).values("permission_id")
     groups = Group.permissions.through.objects.filter(group__user=user).values("permission_id")
-    return (
-        Permission.objects.filter(Q(pk__in=own) | Q(pk__in=groups))
-        .order_by()
-        .annotate(full_name=Concat("content_type__app_label", Value("."), "codename"))
-        .values_list("full_name", flat=True)
-    )
+    return _full_names(Permission.objects.filter(Q(pk__in=own) | Q(pk__in=groups)))
 
 
 class ModelBackend(DjangoModelBackend):
@@ -40,12 +44,7 @@ class ModelBackend(DjangoModelBackend):
             return set()
         if not hasattr(user_obj, "_perm_cache"):
             if user_obj.is_superuser:
-                user_obj._perm_cache = {
-                    f"{app_label}.{codename}"
-                    for app_label, codename in Permission.objects.values_list(
-                        "content_type__app_label", "codename"
-                    )
-                }
+                user_obj._perm_cache = set(_full_names(Permission.objects.all()))
             else:
                 user_obj._perm_cache = set(permission_names(user_obj.pk))
         return user_obj._perm_cache
