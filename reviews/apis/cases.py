@@ -126,8 +126,9 @@ class CaseListApi(ListAPIView):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         cases = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(cases.values(*CASE_SUMMARY_COLUMNS))
-        now = timezone.now()
-        return self.get_paginated_response([case_summary(row, now=now) for row in page or ()])
+        now, tz = timezone.now(), timezone.get_current_timezone()
+        rows = [case_summary(row, now=now, tz=tz) for row in page or ()]
+        return self.get_paginated_response(rows)
 
     @extend_schema(
         operation_id="cases_list",

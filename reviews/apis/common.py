@@ -126,9 +126,9 @@ def _when(value: datetime | None, tz: tzinfo) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def case_summary(row: dict[str, Any], *, now: datetime) -> dict[str, Any]:
-    """One row of CASE_SUMMARY_COLUMNS as CaseSummarySerializer shows a case."""
-    tz = timezone.get_current_timezone()
+def case_summary(row: dict[str, Any], *, now: datetime, tz: tzinfo) -> dict[str, Any]:
+    """One row of CASE_SUMMARY_COLUMNS as CaseSummarySerializer shows a case; ``now`` and the
+    current time zone ``tz`` are the page's, read once for all its rows."""
     state = row["queue_entry__state"]
     entry = None
     if state is not None:
