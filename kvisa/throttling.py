@@ -77,8 +77,9 @@ class SlidingWindowThrottle(SimpleRateThrottle):
         limit, duration = self.num_requests, self.duration
         if self.current >= limit:
             # This window is full: its end, then until its count, as the last window's, has
-            # lost enough weight.
-            seconds = duration - self.into + duration * (1 - limit / self.current)
+            # lost enough weight (a rate of 0 has no count and never fits: its window's end).
+            decay = 1 - limit / self.current if self.current else 0
+            seconds = duration - self.into + duration * decay
         else:
             # The last window's weight must fall until it and this window's count fit.
             seconds = (1 - (limit - self.current) / self.previous) * duration - self.into

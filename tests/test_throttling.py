@@ -94,3 +94,11 @@ def test_a_full_window_waits_for_its_end(limit):
     assert not limit().allowed
     limit.clock.now += 1
     assert limit().allowed
+
+
+def test_a_rate_of_zero_refuses_everything_with_a_retry_after(limit, settings):
+    settings.API_RATES = {**settings.API_RATES, "user": "0/minute"}
+    limit.clock.now += 15
+    refused = limit()
+    assert not refused.allowed
+    assert refused.wait() == 46  # the window's end, and a moment past it
