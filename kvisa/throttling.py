@@ -61,13 +61,12 @@ class SlidingWindowThrottle(SimpleRateThrottle):
         if self.key is None:
             return True
         self.now = self.timer()
-        window, into = divmod(self.now, self.duration)
-        self.weight = 1 - into / self.duration
-        self.into = into
+        window, self.into = divmod(self.now, self.duration)
+        last_window_weight = 1 - self.into / self.duration
         allowed, self.current, self.previous = _check_and_count()(
             keys=[cache.make_key(f"{self.key}:{int(window)}"),
                   cache.make_key(f"{self.key}:{int(window) - 1}")],
-            args=[self.num_requests, self.weight, self.duration * 2000],
+            args=[self.num_requests, last_window_weight, self.duration * 2000],
             client=cache._cache.get_client(write=True),  # type: ignore[attr-defined]
         )  # fmt: skip
         return bool(allowed)
