@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import binascii
 import functools
-from dataclasses import dataclass
 from hmac import compare_digest
 from typing import Any
 
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -35,6 +33,7 @@ from rest_framework.permissions import BasePermission
 
 from accounts.access import Access, IsOfficerWithMFA, check_officer_access
 from accounts.models import WORK_CASES, ApiClient, ApiToken, Scope, User
+from kvisa.rows import Columns, columns, table
 
 OFFICER_SCOPES = frozenset({Scope.CASES_READ, Scope.CASES_DECIDE})
 
@@ -74,48 +73,14 @@ class BearerTokenAuthentication(TokenAuthentication):
         return False
 
 
-@dataclass(frozen=True)
-class _Columns:
-    model: type[Model]
-    names: list[str]  # attnames, as Model.from_db takes them
-    sql: list[str]
-    converters: list[tuple[int, list[Any], Any]]  # (position, converters, field)
-
-
-def _columns(model: type[Model], alias: str) -> _Columns:
-    fields = list(model._meta.concrete_fields)
-    quote = connection.ops.quote_name
-    return _Columns(
-        model=model,
-        names=[f.attname for f in fields],
-        sql=[f"{alias}.{quote(str(f.column))}" for f in fields],
-        converters=[
-            (i, convs, f)
-            for i, f in enumerate(fields)
-            if (
-                convs := f.get_db_converters(connection)
-                + connection.ops.get_db_converters(f.get_col(alias))
-            )
-        ],
-    )
-
-
-def _instance(columns: _Columns, values: list[Any]) -> Any:
-    for i, convs, field in columns.converters:
-        for convert in convs:
-            values[i] = convert(values[i], field, connection)
-    return columns.model.from_db(connection.alias, columns.names, values)
-
-
 @functools.cache
-def _token_lookup() -> tuple[str, _Columns, _Columns, _Columns]:
+def _token_lookup() -> tuple[str, Columns, Columns, Columns]:
     """The token check's statement, written once a process from the models' own columns: the
     token, its user, the user's integration client (if any) and the names of the user's
     permissions, their own and their groups' (as accounts.backends.permission_names reads them;
     tests/accounts/test_backends.py holds the two equal). Built by the ORM on every request,
     the same query cost more than its own execution."""
-    quote, table = connection.ops.quote_name, lambda m: quote(m._meta.db_table)
-    token, user, client = _columns(ApiToken, "t"), _columns(User, "u"), _columns(ApiClient, "c")
+    token, user, client = columns(ApiToken, "t"), columns(User, "u"), columns(ApiClient, "c")
     own, member = User.user_permissions.through, User.groups.through
     granted = Group.permissions.through
     sql = f"""
@@ -143,14 +108,14 @@ def _tokens_with_key(key: str) -> list[ApiToken]:
         cursor.execute(sql, [key])
         rows = cursor.fetchall()
     tokens = []
-    nt, nu = len(token_columns.names), len(user_columns.names)
+    nt, nu = len(token_columns), len(user_columns)
     for row in rows:
         values = list(row)
-        auth_token = _instance(token_columns, values[:nt])
-        user = _instance(user_columns, values[nt : nt + nu])
+        auth_token = token_columns.instance(values[:nt])
+        user = user_columns.instance(values[nt : nt + nu])
         client_values = values[nt + nu : -1]
         user.api_client = (
-            None if client_values[0] is None else _instance(client_columns, client_values)
+            None if client_values[0] is None else client_columns.instance(client_values)
         )
         if not user.is_superuser:  # a superuser's: all of them, read only if asked
             user._perm_cache = set(values[-1])
