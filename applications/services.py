@@ -47,6 +47,13 @@ from policy.selectors import policy_in_force
 class IllegalTransition(Conflict):
     code = "illegal_transition"
 
+    @classmethod
+    def between(cls, status: str, to: str) -> IllegalTransition:
+        return cls(
+            _("An application that is %(status)s cannot become %(to)s.")
+            % {"status": Status(status).label, "to": Status(to).label}
+        )
+
 
 class NotEditable(Conflict):
     code = "not_editable"
@@ -260,10 +267,7 @@ def _transition(
     data: dict[str, Any] | None,
 ) -> Application:
     if to not in TRANSITIONS[locked.status]:
-        raise IllegalTransition(
-            _("An application that is %(status)s cannot become %(to)s.")
-            % {"status": locked.get_status_display(), "to": Status(to).label}
-        )
+        raise IllegalTransition.between(locked.status, to)
     previous = locked.status
     now = timezone.now()
     locked.status = to

@@ -21,7 +21,6 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,13 +29,14 @@ from accounts.selectors import supervisor_emails
 from applications.models import Application, EvidenceRequest, Status
 from applications.notifications import send_applicant_email
 from applications.reference import check_digit
-from applications.services import application_transition, timeline_record
+from applications.services import IllegalTransition, application_transition, timeline_record
 from kvisa.errors import Conflict, Forbidden, ValidationFailed
 from ops.events import event_emit
 from ops.models import EventType
 from ops.queueing import enqueue_on_commit
 from policy.models import ReviewQueue
 from policy.selectors import policy_in_force
+from reviews import claiming
 from reviews.models import ENTRIES_RANK, CaseNote, Decision, Entries, RefusalReason, Visa
 from screening.models import QueueEntry, Screening
 from screening.services import queue_entry_escalate, queue_entry_pause, queue_entry_resume
@@ -165,57 +165,39 @@ def case_claim_next(*, officer: User, queue: ReviewQueue) -> QueueEntry | None:
     entry and application together. None when the queue has nothing waiting.
 
     The entry comes back with its application, queue and holder loaded (a case summary needs
-    no further query). Five statements besides BEGIN and COMMIT, whatever the queue's size:
-    officer lock and membership, claim, entry, application, timeline (issue 7); one or two
-    more when it finds nothing to claim (the held case, its lease).
+    no further query). Two statements besides BEGIN and COMMIT, whatever the queue's size
+    (reviews/claiming.py: the officer's lock and membership; then the claim, the application's
+    transition and its timeline row in one); two more when it finds nothing to claim (the held
+    case, its lease).
     """
     _require_officer(officer)
     # One claim at a time per officer (two tabs): the unique "one held case" constraint would
-    # otherwise turn the race into an error instead of an answer. The membership check rides on
-    # the lock's round trip.
-    member = (
-        User.objects.select_for_update()
-        .filter(pk=officer.pk)
-        .annotate(
-            member=Exists(
-                ReviewQueue.members.through.objects.filter(
-                    reviewqueue_id=queue.pk, user_id=OuterRef("pk")
-                )
-            )
-        )
-        .values_list("member", flat=True)
-        .get()
-    )
-    if not member:
+    # otherwise turn the race into an error instead of an answer.
+    if not claiming.officer_lock(officer=officer, queue=queue):
         raise _not_a_member(queue)
-    # Read after the lock, so a claim from the officer's other tab has committed by now. Most
-    # claims find nothing held: the claim itself asks (a one-time filter, evaluated once), and
-    # the held case is looked up only when it finds nothing.
-    holding = QueueEntry.objects.filter(claimed_by=officer, state=QueueEntry.State.IN_REVIEW)
-    entry = (
-        QueueEntry.objects.select_for_update(skip_locked=True, of=("self", "application"))
-        .select_related("application")
-        .filter(~Exists(holding), queue=queue, state=QueueEntry.State.WAITING)
-        .order_by("-priority", "entered_at")
-        .first()
+    # After the lock, so a claim from the officer's other tab has committed by now. Most claims
+    # find nothing held: the claim itself asks, and the held case is looked up only when it
+    # finds nothing.
+    now = timezone.now()
+    claimed = claiming.claim(
+        officer=officer,
+        queue=queue,
+        now=now,
+        lease_until=_lease_until(now),
+        data={"queue": queue.code, "claimed": True},
     )
-    if entry is None:
-        held = holding.select_related("application", "queue").first()
+    if claimed is None:
+        held = held_entry(officer=officer)
         if held is None:
             return None
         held.lease_expires_at = _lease_until(timezone.now())
         QueueEntry.objects.filter(pk=held.pk).update(lease_expires_at=held.lease_expires_at)
         held.claimed_by = officer
         return held
-    _entry_put(entry, state=QueueEntry.State.IN_REVIEW, holder=officer)
-    entry.queue = queue
-    entry.application = application_transition(
-        application=entry.application,
-        to=Status.IN_REVIEW,
-        actor=officer,
-        data={"queue": queue.code, "claimed": True},
-        locked=True,
-    )
+    if claimed.application is None:  # rolled back with the transaction
+        raise IllegalTransition.between(claimed.previous_status, Status.IN_REVIEW)
+    entry = claimed.entry
+    entry.application, entry.queue, entry.claimed_by = claimed.application, queue, officer
     return entry
 
 

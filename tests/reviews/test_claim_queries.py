@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from applications.models import Application, Status, TimelineEvent
-from applications.services import application_transition
+from applications.services import IllegalTransition, application_transition
 from kvisa.errors import Forbidden
 from ops.models import IdempotencyRecord
 from reviews import services
@@ -26,10 +26,11 @@ pytestmark = pytest.mark.django_db
 # is one of them (the token with its user and the officer's permissions) and the key two
 # (claimed, answer stored); the rest is the operation. In a test, SAVEPOINT and RELEASE stand
 # where production sends BEGIN and COMMIT.
-CLAIM_REQUEST = 11  # + queue, SAVEPOINT, officer lock, claim, entry, case, timeline, RELEASE
+CLAIM_REQUEST = 8  # + queue, SAVEPOINT, officer lock, the claim (entry, case, timeline), RELEASE
 RELEASE_REQUEST = 11  # + access, SAVEPOINT, case and entry locked, entry, case, 2 timeline rows,
 #                       RELEASE
-CLAIM_SERVICE = 7
+CLAIM_SERVICE = 4  # SAVEPOINT, officer lock, the claim, RELEASE
+CLAIM_HELD = 2  # more when the officer holds a case already: the held case, its lease
 RELEASE_SERVICE = 7
 
 _keys = itertools.count()
@@ -76,12 +77,12 @@ def test_claim_and_release_through_the_api_take_a_fixed_number_of_statements(
         assert released.status_code == 200
 
 
-def test_claiming_again_while_holding_takes_no_more_statements(
-    client, queue, case, officer, django_assert_max_num_queries
+def test_claiming_again_while_holding_takes_a_fixed_number_of_statements(
+    client, queue, case, officer, django_assert_num_queries
 ):
     auth = bearer(officer)
     first = _claim(client, auth, queue)
-    with django_assert_max_num_queries(CLAIM_REQUEST):
+    with django_assert_num_queries(CLAIM_REQUEST + CLAIM_HELD):
         again = _claim(client, auth, queue)
     assert again.json() == {
         **first.json(),
@@ -142,18 +143,72 @@ def test_the_claimed_entry_carries_its_rows_as_written(queue, officer, django_as
     ]
 
 
+def _row(model, pk):
+    return model.objects.filter(pk=pk).values().get()
+
+
+def _changed(before, after):
+    return {name for name in before if before[name] != after[name]}
+
+
 def test_a_claim_writes_only_the_columns_a_claim_changes(queue, officer):
     (case,) = queued_cases(queue, 1)
-    with CaptureQueriesContext(connection) as captured:
+    application, entry = _row(Application, case.pk), _row(QueueEntry, case.queue_entry.pk)
+
+    services.case_claim_next(officer=officer, queue=queue)
+
+    assert _changed(application, _row(Application, case.pk)) == {"status", "updated_at"}
+    assert _changed(entry, _row(QueueEntry, case.queue_entry.pk)) == {
+        "state",
+        "claimed_by_id",
+        "claimed_at",
+        "lease_expires_at",
+        "updated_at",
+    }
+
+
+def test_the_claims_transition_is_the_one_application_transition_writes(queue, officer):
+    """The claim writes the transition in SQL (reviews/claiming.py): the same change to the
+    row, the same timeline event, as the ORM's one place a status changes."""
+    by_sql, by_orm = queued_cases(queue, 2)
+    before = {case.pk: _row(Application, case.pk) for case in (by_sql, by_orm)}
+    entry = services.case_claim_next(officer=officer, queue=queue)
+    assert entry is not None and entry.application_id == by_sql.pk
+    application_transition(
+        application=by_orm,
+        to=Status.IN_REVIEW,
+        actor=officer,
+        data={"queue": queue.code, "claimed": True},
+    )
+
+    def written(case):
+        row = _row(Application, case.pk)
+        (event,) = TimelineEvent.objects.filter(application=case, to_status=Status.IN_REVIEW)
+        event_row = _row(TimelineEvent, event.pk)
+        return (
+            {k: row[k] for k in _changed(before[case.pk], row) - {"updated_at"}},
+            {k: v for k, v in event_row.items() if k not in ("id", "application_id", "at")},
+            row["updated_at"] == event.at,
+        )
+
+    sql_change, sql_event, sql_same_time = written(by_sql)
+    assert (sql_change, sql_event) == written(by_orm)[:2]
+    assert sql_change == {"status": Status.IN_REVIEW}
+    assert sql_same_time  # the row and its event carry the claim's one time
+
+
+def test_a_case_whose_status_may_not_start_review_is_refused_and_nothing_changes(queue, officer):
+    (case,) = queued_cases(queue, 1)
+    Application.objects.filter(pk=case.pk).update(status=Status.DRAFT)  # corrupted on purpose
+    entry = _row(QueueEntry, case.queue_entry.pk)
+
+    with pytest.raises(IllegalTransition) as refused:
         services.case_claim_next(officer=officer, queue=queue)
-    (update,) = [
-        q["sql"]
-        for q in captured.captured_queries
-        if q["sql"].startswith('UPDATE "applications_application"')
-    ]
-    assert update.split(" WHERE ")[0].count("=") == 2  # status and updated_at, nothing else
-    case.refresh_from_db()
-    assert case.status == Status.IN_REVIEW
+
+    assert "cannot become" in refused.value.message
+    assert _row(QueueEntry, case.queue_entry.pk) == entry
+    assert Application.objects.get(pk=case.pk).status == Status.DRAFT
+    assert not TimelineEvent.objects.filter(application=case, to_status=Status.IN_REVIEW).exists()
 
 
 def test_a_transition_under_the_callers_lock_needs_the_callers_transaction(transactional_db, queue):
