@@ -1,9 +1,9 @@
-"""Claim next in two statements, written once a process from the models' metadata (issue 7).
+"""Claim next and release in SQL written once a process from the models' metadata (issue 7).
 
-``reviews.services.case_claim_next`` is the service; this module holds its SQL. Built by the
-ORM on every claim, the same five statements cost more in Python (compiling a 60-column join,
-three saves, an insert) than PostgreSQL spent running them, and each was a round trip of its
-own. Here:
+``reviews.services.case_claim_next`` and ``case_release`` are the services; this module holds
+their SQL. Built by the ORM on every call, the same statements cost more in Python (compiling
+a 60-column join, three saves, inserts) than PostgreSQL spent running them, and each was a
+round trip of its own. Here:
 
 1. ``officer_lock`` locks the officer's row, so two claims from the officer's two tabs take
    turns, and answers whether the officer is a member of the queue. It must be a statement of
@@ -13,12 +13,16 @@ own. Here:
    application, SKIP LOCKED), takes it for the officer under a lease, moves the application
    from queued to in review and writes the timeline row, in one statement of data-modifying
    CTEs, and returns the entry and the application as written.
+3. ``release`` locks the case and its entry (application first, as every officer path does),
+   and if the actor holds it (or is a supervisor) puts the entry back in its place, moves the
+   application back to queued and writes its two timeline rows, in one statement; it returns
+   what it found, so the service can say why nothing was released.
 
-Step 2 is ``applications.services.application_transition`` written out in SQL for this one
-transition: the same status table (TRANSITIONS decides which statuses may become "in review";
-a case in any other status is refused with the same IllegalTransition), the same two columns
-written, the same timeline row. tests/reviews/test_claim_queries.py holds the rows it writes
-equal to the ORM path's.
+The application's part is ``applications.services.application_transition`` written out in
+SQL for these two transitions: the same status table (TRANSITIONS decides which statuses may
+become the new one; any other is refused with the same IllegalTransition), the same two
+columns written, the same timeline rows. tests/reviews/test_claim_queries.py holds the rows
+written equal to the ORM path's.
 """
 
 from __future__ import annotations
@@ -42,16 +46,58 @@ from screening.models import QueueEntry
 class _Statements:
     officer_lock: str
     claim: str
+    release: str
     entry: Columns
     application: Columns
-    may_start_review: list[str]  # the statuses TRANSITIONS lets become "in review"
+    queue: Columns
+    may_become: dict[str, list[str]]  # status: the statuses TRANSITIONS lets become it
+
+
+def _transition(source: str, events: str, *, events_from: str = "") -> str:
+    """The CTEs "moved" and "recorded": the application of ``source`` (a CTE with its
+    application_id and status, locked) moves to %(to)s if TRANSITIONS allows it from its
+    status (%(from)s), and the timeline rows ``events`` (a VALUES list of n, kind,
+    from_status, to_status, message, public, data, over ``events_from``, by default the
+    source) are written for it by %(actor)s, all at the one time %(now)s."""
+    applications, timeline = table(Application), table(TimelineEvent)
+    application = columns(Application, "a")
+    return f"""
+        moved AS (
+            UPDATE {applications} AS a SET status = %(to)s, updated_at = %(now)s
+            FROM {source}
+            WHERE a.id = {source}.application_id AND {source}.status = ANY(%(from)s)
+            RETURNING {", ".join(application.sql)}
+        ), recorded AS (
+            INSERT INTO {timeline}
+                (application_id, at, actor_id, kind, from_status, to_status, message, public, data)
+            SELECT moved.id, %(now)s, %(actor)s, v.kind, v.from_status, v.to_status, v.message,
+                   v.public, v.data
+            FROM moved CROSS JOIN {events_from or source}
+            CROSS JOIN LATERAL (VALUES {events}) AS
+                v(n, kind, from_status, to_status, message, public, data)
+            ORDER BY v.n
+        )"""  # noqa: S608 - names from the models' metadata, values parameters
 
 
 @functools.cache
 def _statements() -> _Statements:
-    entries, applications, timeline = table(QueueEntry), table(Application), table(TimelineEvent)
+    entries, applications, queues = table(QueueEntry), table(Application), table(ReviewQueue)
     members = ReviewQueue.members.through
-    entry, application = columns(QueueEntry, "e"), columns(Application, "a")
+    entry, application, queue = (
+        columns(QueueEntry, "e"),
+        columns(Application, "a"),
+        columns(ReviewQueue, "q"),
+    )
+    claim_moves = _transition(
+        "picked", "(1, 'status', picked.status, %(to)s, '', true, %(data)s::jsonb)"
+    )
+    release_moves = _transition(
+        "held",
+        "(1, 'status', held.status, %(to)s, '', true, '{}'::jsonb), "
+        "(2, 'released', '', '', %(reason)s, false, "
+        "jsonb_build_object('queue', q.code, 'holder', held.claimed_by_id))",
+        events_from=f"held JOIN {queues} q ON q.id = held.queue_id",
+    )
     officer_lock = f"""
         SELECT EXISTS(
             SELECT 1 FROM {table(members)} m WHERE m.reviewqueue_id = %(queue)s AND m.user_id = u.id
@@ -65,34 +111,46 @@ def _statements() -> _Statements:
             WHERE e.queue_id = %(queue)s AND e.state = %(waiting)s
               AND NOT EXISTS (
                   SELECT 1 FROM {entries} h
-                  WHERE h.claimed_by_id = %(officer)s AND h.state = %(in_review)s
+                  WHERE h.claimed_by_id = %(actor)s AND h.state = %(in_review)s
               )
             ORDER BY e.priority DESC, e.entered_at
             LIMIT 1
             FOR UPDATE OF e, a SKIP LOCKED
         ), taken AS (
             UPDATE {entries} AS e
-            SET state = %(in_review)s, claimed_by_id = %(officer)s, claimed_at = %(now)s,
+            SET state = %(in_review)s, claimed_by_id = %(actor)s, claimed_at = %(now)s,
                 lease_expires_at = %(lease)s, updated_at = %(now)s
             FROM picked WHERE e.id = picked.id
             RETURNING {", ".join(entry.sql)}
-        ), moved AS (
-            UPDATE {applications} AS a SET status = %(to)s, updated_at = %(now)s
-            FROM picked
-            WHERE a.id = picked.application_id AND picked.status = ANY(%(from)s)
-            RETURNING {", ".join(application.sql)}
-        ), recorded AS (
-            INSERT INTO {timeline}
-                (application_id, at, actor_id, kind, from_status, to_status, message, public, data)
-            SELECT moved.id, %(now)s, %(officer)s, 'status', picked.status, %(to)s, '', true,
-                   %(data)s::jsonb
-            FROM moved CROSS JOIN picked
-        )
+        ), {claim_moves}
         SELECT picked.status, taken.*, moved.*
         FROM picked CROSS JOIN taken LEFT JOIN moved ON true
     """  # noqa: S608 - names from the models' metadata, values parameters
-    may_start_review = sorted(s for s, to in TRANSITIONS.items() if Status.IN_REVIEW in to)
-    return _Statements(officer_lock, claim, entry, application, may_start_review)
+    release = f"""
+        WITH held AS (
+            SELECT e.id, e.application_id, e.queue_id, e.state, e.claimed_by_id, a.status
+            FROM {entries} e JOIN {applications} a ON a.id = e.application_id
+            WHERE e.application_id = %(application)s
+            FOR UPDATE OF a, e
+        ), returned AS (
+            UPDATE {entries} AS e
+            SET state = %(waiting)s, claimed_by_id = NULL, claimed_at = NULL,
+                lease_expires_at = NULL, updated_at = %(now)s
+            FROM held
+            WHERE e.id = held.id AND held.state = %(in_review)s
+              AND (held.claimed_by_id = %(actor)s OR %(supervisor)s)
+            RETURNING {", ".join(entry.sql)}
+        ), {release_moves}
+        SELECT held.state, held.claimed_by_id, held.status, {", ".join(queue.sql)},
+               returned.*, moved.*
+        FROM held JOIN {queues} q ON q.id = held.queue_id
+        LEFT JOIN returned ON true LEFT JOIN moved ON true
+    """  # noqa: S608 - names from the models' metadata, values parameters
+    may_become = {
+        to: sorted(s for s, allowed in TRANSITIONS.items() if to in allowed)
+        for to in (Status.IN_REVIEW, Status.QUEUED)
+    }
+    return _Statements(officer_lock, claim, release, entry, application, queue, may_become)
 
 
 def officer_lock(*, officer: User, queue: ReviewQueue) -> bool:
@@ -104,39 +162,91 @@ def officer_lock(*, officer: User, queue: ReviewQueue) -> bool:
 
 
 @dataclass(frozen=True)
-class Claimed:
+class Moved:
+    """What a claim or a release wrote: the entry and the application as written, and the
+    application's status before. ``application`` is None when TRANSITIONS does not let that
+    status change (the statement then wrote the entry: the caller raises, rolling it back)."""
+
     previous_status: str
     entry: QueueEntry
-    application: Application | None  # None: its status may not become "in review"
+    application: Application | None
+
+
+def _moved(statements: _Statements, previous_status: str, values: tuple[Any, ...]) -> Moved:
+    split = len(statements.entry)
+    return Moved(
+        previous_status=previous_status,
+        entry=statements.entry.instance(values[:split]),
+        application=(
+            None if values[split] is None else statements.application.instance(values[split:])
+        ),
+    )
+
+
+def _run(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
 
 
 def claim(
     *, officer: User, queue: ReviewQueue, now: datetime, lease_until: datetime, data: dict[str, Any]
-) -> Claimed | None:
+) -> Moved | None:
     """Take the queue's next case for the officer (see the module docstring); None when none
     is waiting, or the officer already holds one. Needs the caller's transaction."""
     statements = _statements()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            statements.claim,
-            {
-                "queue": queue.pk,
-                "officer": officer.pk,
-                "waiting": QueueEntry.State.WAITING,
-                "in_review": QueueEntry.State.IN_REVIEW,
-                "to": Status.IN_REVIEW,
-                "from": statements.may_start_review,
-                "now": now,
-                "lease": lease_until,
-                "data": json.dumps(data),
-            },
-        )
-        row = cursor.fetchone()
+    row = _run(
+        statements.claim,
+        {
+            "queue": queue.pk,
+            "actor": officer.pk,
+            "waiting": QueueEntry.State.WAITING,
+            "in_review": QueueEntry.State.IN_REVIEW,
+            "to": Status.IN_REVIEW,
+            "from": statements.may_become[Status.IN_REVIEW],
+            "now": now,
+            "lease": lease_until,
+            "data": json.dumps(data),
+        },
+    )
+    return None if row is None else _moved(statements, row[0], row[1:])
+
+
+@dataclass(frozen=True)
+class Held:
+    """The case's entry as the release found it, under its lock."""
+
+    state: str
+    holder_id: int | None
+    queue: ReviewQueue
+
+
+def release(
+    *, application: Application, actor: User, supervisor: bool, now: datetime, reason: str
+) -> tuple[Held, Moved | None] | None:
+    """Put the case back in its queue if the actor holds it (or is a ``supervisor``), writing
+    the status change and a "released" timeline row; None when the case has no queue entry.
+    The Held part says what was found, so the caller can say why nothing was released."""
+    statements = _statements()
+    row = _run(
+        statements.release,
+        {
+            "application": application.pk,
+            "actor": actor.pk,
+            "supervisor": supervisor,
+            "waiting": QueueEntry.State.WAITING,
+            "in_review": QueueEntry.State.IN_REVIEW,
+            "to": Status.QUEUED,
+            "from": statements.may_become[Status.QUEUED],
+            "now": now,
+            "reason": reason,
+        },
+    )
     if row is None:
         return None
-    split = 1 + len(statements.entry)
-    return Claimed(
-        previous_status=row[0],
-        entry=statements.entry.instance(row[1:split]),
-        application=None if row[split] is None else statements.application.instance(row[split:]),
-    )
+    state, holder_id, previous_status = row[:3]
+    split = 3 + len(statements.queue)
+    held = Held(state, holder_id, statements.queue.instance(row[3:split]))
+    if row[split] is None:  # nothing returned to the queue
+        return held, None
+    return held, _moved(statements, previous_status, row[split:])

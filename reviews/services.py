@@ -78,9 +78,13 @@ def _require_member(officer: User, queue: ReviewQueue) -> None:
         raise _not_a_member(queue)
 
 
+def _supervisors_only() -> Forbidden:
+    return Forbidden(_("Only a supervisor can do this."))
+
+
 def _require_supervisor(actor: User) -> None:
     if not actor.is_active or not actor.is_supervisor:
-        raise Forbidden(_("Only a supervisor can do this."))
+        raise _supervisors_only()
 
 
 def _require_member_or_supervisor(officer: User, queue: ReviewQueue) -> None:
@@ -205,23 +209,27 @@ def case_claim_next(*, officer: User, queue: ReviewQueue) -> QueueEntry | None:
 def case_release(*, application: Application, actor: User, reason: str = "") -> QueueEntry:
     """Put a held case back in its queue, keeping its place. The holder or a supervisor.
 
-    The entry comes back with its application and queue loaded, as they are now."""
-    locked, entry = _locked_case(application)
-    if entry.state != QueueEntry.State.IN_REVIEW:
-        raise Conflict(_("Nobody holds this case, so there is nothing to release."))
-    if entry.claimed_by_id != actor.pk:
-        _require_supervisor(actor)
-    previous_holder = entry.claimed_by_id
-    _return_to_queue(entry)
-    application_transition(application=locked, to=Status.QUEUED, actor=actor, locked=True)
-    timeline_record(
-        application=locked,
-        kind="released",
+    The entry comes back with its application and queue loaded, as they are now. One
+    statement (reviews/claiming.py): the case and its entry locked, the entry returned to its
+    queue, the application back to queued, its two timeline rows."""
+    found = claiming.release(
+        application=application,
         actor=actor,
-        public=False,
-        message=reason,
-        data={"queue": entry.queue.code, "holder": previous_holder},
+        supervisor=actor.is_active and actor.is_supervisor,
+        now=timezone.now(),
+        reason=reason,
     )
+    if found is None:
+        raise Conflict(_("This case has not reached a review queue yet."))
+    held, moved = found
+    if held.state != QueueEntry.State.IN_REVIEW:
+        raise Conflict(_("Nobody holds this case, so there is nothing to release."))
+    if moved is None:  # held by another officer, and the actor is no supervisor
+        raise _supervisors_only()
+    if moved.application is None:  # rolled back with the transaction
+        raise IllegalTransition.between(moved.previous_status, Status.QUEUED)
+    entry = moved.entry
+    entry.application, entry.queue = moved.application, held.queue
     return entry
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from applications.models import Application, Status, TimelineEvent
 from applications.services import IllegalTransition, application_transition
-from kvisa.errors import Forbidden
+from kvisa.errors import Conflict, Forbidden
 from ops.models import IdempotencyRecord
 from reviews import services
 from screening.models import QueueEntry
@@ -27,11 +27,11 @@ pytestmark = pytest.mark.django_db
 # (claimed, answer stored); the rest is the operation. In a test, SAVEPOINT and RELEASE stand
 # where production sends BEGIN and COMMIT.
 CLAIM_REQUEST = 8  # + queue, SAVEPOINT, officer lock, the claim (entry, case, timeline), RELEASE
-RELEASE_REQUEST = 11  # + access, SAVEPOINT, case and entry locked, entry, case, 2 timeline rows,
-#                       RELEASE
+RELEASE_REQUEST = 7  # + access, SAVEPOINT, the release (case and entry locked, entry, case,
+#                      two timeline rows), RELEASE
 CLAIM_SERVICE = 4  # SAVEPOINT, officer lock, the claim, RELEASE
 CLAIM_HELD = 2  # more when the officer holds a case already: the held case, its lease
-RELEASE_SERVICE = 7
+RELEASE_SERVICE = 3  # SAVEPOINT, the release, RELEASE
 
 _keys = itertools.count()
 
@@ -262,3 +262,107 @@ def test_an_officer_in_several_queues_claims_from_the_one_asked(queue, officer):
     outsider = officer_in(other)
     with pytest.raises(Forbidden):
         services.case_claim_next(officer=outsider, queue=queue)
+
+
+def test_a_release_writes_what_the_holder_had_and_records_both_events(queue, officer):
+    (case,) = queued_cases(queue, 1)
+    entry = services.case_claim_next(officer=officer, queue=queue)
+    assert entry is not None
+    application, held = _row(Application, case.pk), _row(QueueEntry, entry.pk)
+
+    released = services.case_release(application=case, actor=officer, reason="Lunch")
+
+    assert _changed(application, _row(Application, case.pk)) == {"status", "updated_at"}
+    assert _row(Application, case.pk)["status"] == Status.QUEUED
+    after = _row(QueueEntry, entry.pk)
+    assert _changed(held, after) == {
+        "state",
+        "claimed_by_id",
+        "claimed_at",
+        "lease_expires_at",
+        "updated_at",
+    }
+    assert (after["state"], after["claimed_by_id"], after["claimed_at"]) == ("waiting", None, None)
+    assert after["entered_at"] == held["entered_at"]  # its place in the queue kept
+    events = TimelineEvent.objects.filter(application=case).order_by("pk")
+    *_, status, note = [
+        (e.kind, e.actor_id, e.from_status, e.to_status, e.message, e.public, e.data)
+        for e in events
+    ]
+    assert status == ("status", officer.pk, Status.IN_REVIEW, Status.QUEUED, "", True, {})
+    assert note == (
+        "released",
+        officer.pk,
+        "",
+        "",
+        "Lunch",
+        False,
+        {"queue": queue.code, "holder": officer.pk},
+    )
+    # what the service hands back is what was written
+    assert (released.state, released.claimed_by_id, released.queue.code) == (
+        "waiting",
+        None,
+        queue.code,
+    )
+    assert released.application.status == Status.QUEUED
+    assert released.application.updated_at == _row(Application, case.pk)["updated_at"]
+
+
+def test_a_supervisor_releases_another_officers_case_and_the_holder_is_recorded(
+    queue, officer, supervisor
+):
+    (case,) = queued_cases(queue, 1)
+    services.case_claim_next(officer=officer, queue=queue)
+    services.case_release(application=case, actor=supervisor)
+    note = TimelineEvent.objects.get(application=case, kind="released")
+    assert (note.actor_id, note.data["holder"]) == (supervisor.pk, officer.pk)
+
+
+def _nothing_changes(case, entry_pk, release):
+    application, entry = _row(Application, case.pk), _row(QueueEntry, entry_pk)
+    events = TimelineEvent.objects.filter(application=case).count()
+    release()
+    assert _row(Application, case.pk) == application
+    assert _row(QueueEntry, entry_pk) == entry
+    assert TimelineEvent.objects.filter(application=case).count() == events
+
+
+def test_an_officer_cannot_release_another_officers_case(queue, officer, second_officer):
+    (case,) = queued_cases(queue, 1)
+    entry = services.case_claim_next(officer=officer, queue=queue)
+
+    def release():
+        with pytest.raises(Forbidden):
+            services.case_release(application=case, actor=second_officer)
+
+    _nothing_changes(case, entry.pk, release)
+
+
+def test_a_case_nobody_holds_is_not_released(queue, officer):
+    (case,) = queued_cases(queue, 1)
+
+    def release():
+        with pytest.raises(Conflict, match="Nobody holds this case"):
+            services.case_release(application=case, actor=officer)
+
+    _nothing_changes(case, case.queue_entry.pk, release)
+
+
+def test_a_case_not_yet_in_a_queue_is_not_released(queue, officer):
+    (case,) = queued_cases(queue, 1)
+    QueueEntry.objects.filter(application=case).delete()
+    with pytest.raises(Conflict, match="not reached a review queue"):
+        services.case_release(application=case, actor=officer)
+
+
+def test_a_held_case_whose_status_may_not_go_back_to_queued_is_refused(queue, officer):
+    (case,) = queued_cases(queue, 1)
+    entry = services.case_claim_next(officer=officer, queue=queue)
+    Application.objects.filter(pk=case.pk).update(status=Status.DRAFT)  # corrupted on purpose
+
+    def release():
+        with pytest.raises(IllegalTransition):
+            services.case_release(application=case, actor=officer)
+
+    _nothing_changes(case, entry.pk, release)
