@@ -146,8 +146,8 @@ def _statements() -> _Statements:
         FROM held JOIN {queues} q ON q.id = held.queue_id
         LEFT JOIN returned ON true LEFT JOIN moved ON true
     """  # noqa: S608 - names from the models' metadata, values parameters
-    may_become = {
-        to: sorted(s for s, allowed in TRANSITIONS.items() if to in allowed)
+    may_become: dict[str, list[str]] = {
+        str(to): sorted(s for s, allowed in TRANSITIONS.items() if to in allowed)
         for to in (Status.IN_REVIEW, Status.QUEUED)
     }
     return _Statements(officer_lock, claim, release, entry, application, queue, may_become)

@@ -7,8 +7,6 @@ import itertools
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from applications.models import Application, Status, TimelineEvent
@@ -173,7 +171,8 @@ def test_the_claims_transition_is_the_one_application_transition_writes(queue, o
     by_sql, by_orm = queued_cases(queue, 2)
     before = {case.pk: _row(Application, case.pk) for case in (by_sql, by_orm)}
     entry = services.case_claim_next(officer=officer, queue=queue)
-    assert entry is not None and entry.application_id == by_sql.pk
+    assert entry is not None
+    assert entry.application_id == by_sql.pk
     application_transition(
         application=by_orm,
         to=Status.IN_REVIEW,
