@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, cast
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -91,6 +93,30 @@ UPDATE {_TABLE} SET method = %(method)s, path = %(path)s, request_hash = %(hash)
 WHERE owner_id = %(owner)s AND key = %(key)s AND created_at < %(expired)s
 RETURNING id
 """  # noqa: S608 - the table name is the model's own
+
+
+_STORE_SQL = f"""
+UPDATE {_TABLE} SET status_code = %(status)s, response_body = %(body)s::jsonb,
+    response_headers = %(headers)s::jsonb
+WHERE id = %(id)s
+"""  # noqa: S608 - the table name is the model's own
+
+
+def _store(record: IdempotencyRecord, response: Response) -> None:
+    """The answer, kept for repeats: the UPDATE ``record.save(update_fields=...)`` would send,
+    encoded as the model's JSONFields encode, without building it on every POST (issue 7)."""
+    headers = {h: response[h] for h in KEPT_HEADERS if h in response}
+    body = None if response.data is None else json.dumps(response.data, cls=DjangoJSONEncoder)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _STORE_SQL,
+            {
+                "status": response.status_code,
+                "body": body,
+                "headers": json.dumps(headers),
+                "id": record.pk,
+            },
+        )
 
 
 def _claim(request: Request, key: str, fingerprint: str) -> IdempotencyRecord | None:
@@ -163,10 +189,7 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
         if response.status_code >= 500:
             record.delete()
             return response
-        record.status_code = response.status_code
-        record.response_body = response.data
-        record.response_headers = {h: response[h] for h in KEPT_HEADERS if h in response}
-        record.save(update_fields=["status_code", "response_body", "response_headers"])
+        _store(record, response)
         return response
 
     return wrapped

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from ops.idempotency import idempotent
 from ops.models import IdempotencyRecord
 from policy.models import ReviewQueue
 from reviews.models import CaseNote
@@ -106,3 +107,69 @@ def test_twenty_parallel_posts_with_one_key_create_one_record():
 
     assert CaseNote.objects.filter(application=case).count() == 1
     assert statuses == [201] * 20  # the others waited for the first, then replayed it
+
+
+class _Answering:
+    """A view's post under @idempotent, answering whatever the test gives it."""
+
+    def __init__(self, response):
+        self.response = response
+
+    @idempotent
+    def post(self, request):
+        return self.response
+
+
+def _request(user, key):
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory, force_authenticate
+
+    raw = APIRequestFactory().post("/api/v1/anything/", {}, format="json")
+    raw.META["HTTP_IDEMPOTENCY_KEY"] = key
+    force_authenticate(raw, user=user)
+    request = Request(raw)
+    request.user = user
+    return request
+
+
+@pytest.mark.django_db
+def test_the_answer_is_kept_as_the_models_json_fields_keep_it(officer):
+    from decimal import Decimal
+    from uuid import UUID
+
+    from django.core.serializers.json import DjangoJSONEncoder
+    from django.utils.translation import gettext_lazy
+    from rest_framework.response import Response
+
+    when = timezone.now()
+    body = {
+        "message": gettext_lazy("Not found."),
+        "at": when,
+        "amount": Decimal("1.50"),
+        "id": UUID(int=7),
+        "list": [1, "二"],
+    }
+    response = Response(
+        body, status=201, headers={"ETag": '"v1"', "Location": "/x/", "X-Other": "1"}
+    )
+    _Answering(response).post(_request(officer, "kept"))
+
+    record = IdempotencyRecord.objects.get(owner=officer, key="kept")
+    by_orm = IdempotencyRecord.objects.create(
+        owner=officer, key="orm", method="POST", path="/", request_hash="", response_body=body
+    )
+    assert record.status_code == 201
+    assert record.response_body == IdempotencyRecord.objects.get(pk=by_orm.pk).response_body
+    assert record.response_body["message"] == "Not found."
+    assert record.response_body["at"] == DjangoJSONEncoder().default(when)
+    assert record.response_headers == {"ETag": '"v1"', "Location": "/x/"}  # others not kept
+
+
+@pytest.mark.django_db
+def test_an_answer_without_a_body_is_kept_as_null(officer):
+    from rest_framework.response import Response
+
+    _Answering(Response(status=204)).post(_request(officer, "empty"))
+    record = IdempotencyRecord.objects.get(owner=officer, key="empty")
+    assert (record.status_code, record.response_body) == (204, None)
+    assert IdempotencyRecord.objects.filter(key="empty", response_body__isnull=True).exists()
