@@ -5,15 +5,15 @@ their SQL. Built by the ORM on every call, the same statements cost more in Pyth
 a 60-column join, three saves, inserts) than PostgreSQL spent running them, and each was a
 round trip of its own. Here:
 
-1. ``officer_lock`` locks the officer's row, so two claims from the officer's two tabs take
-   turns, and answers whether the officer is a member of the queue. It must be a statement of
-   its own: under READ COMMITTED a statement's snapshot is taken before it waits on a lock, so
-   the claim that follows must start after the lock is held to see the other tab's claim.
-2. ``claim`` picks the queue's first waiting case that no other claim has locked (entry and
-   application, SKIP LOCKED), takes it for the officer under a lease, moves the application
-   from queued to in review and writes the timeline row, in one statement of data-modifying
-   CTEs, and returns the entry and the application as written.
-3. ``release`` locks the case and its entry (application first, as every officer path does),
+1. ``claim`` picks the queue's first waiting case that no other claim has locked (entry and
+   application, SKIP LOCKED), if the officer is a member of the queue and holds no case,
+   takes it for the officer under a lease, moves the application from queued to in review and
+   writes the timeline row, in one statement of data-modifying CTEs, and returns the entry
+   and the application as written. Two claims from one officer's two tabs at the same moment
+   both find nothing held (each statement sees the rows committed when it started): the
+   second then waits on the "one held case" unique index for the first, and fails when the
+   first commits; the service answers it with the case the first took.
+2. ``release`` locks the case and its entry (application first, as every officer path does),
    and if the actor holds it (or is a supervisor) puts the entry back in its place, moves the
    application back to queued and writes its two timeline rows, in one statement; it returns
    what it found, so the service can say why nothing was released.
@@ -44,7 +44,6 @@ from screening.models import QueueEntry
 
 @dataclass(frozen=True)
 class _Statements:
-    officer_lock: str
     claim: str
     release: str
     entry: Columns
@@ -98,17 +97,15 @@ def _statements() -> _Statements:
         "jsonb_build_object('queue', q.code, 'holder', held.claimed_by_id))",
         events_from=f"held JOIN {queues} q ON q.id = held.queue_id",
     )
-    officer_lock = f"""
-        SELECT EXISTS(
-            SELECT 1 FROM {table(members)} m WHERE m.reviewqueue_id = %(queue)s AND m.user_id = u.id
-        )
-        FROM {table(User)} u WHERE u.id = %(officer)s FOR UPDATE OF u
-    """  # noqa: S608 - names from the models' metadata, values parameters
     claim = f"""
         WITH picked AS (
             SELECT e.id, e.application_id, a.status
             FROM {entries} e JOIN {applications} a ON a.id = e.application_id
             WHERE e.queue_id = %(queue)s AND e.state = %(waiting)s
+              AND EXISTS (
+                  SELECT 1 FROM {table(members)} m
+                  WHERE m.reviewqueue_id = %(queue)s AND m.user_id = %(actor)s
+              )
               AND NOT EXISTS (
                   SELECT 1 FROM {entries} h
                   WHERE h.claimed_by_id = %(actor)s AND h.state = %(in_review)s
@@ -150,15 +147,7 @@ def _statements() -> _Statements:
         str(to): sorted(s for s, allowed in TRANSITIONS.items() if to in allowed)
         for to in (Status.IN_REVIEW, Status.QUEUED)
     }
-    return _Statements(officer_lock, claim, release, entry, application, queue, may_become)
-
-
-def officer_lock(*, officer: User, queue: ReviewQueue) -> bool:
-    """Lock the officer's row (until the transaction ends); whether they are in the queue."""
-    with connection.cursor() as cursor:
-        cursor.execute(_statements().officer_lock, {"queue": queue.pk, "officer": officer.pk})
-        (member,) = cursor.fetchone()
-    return bool(member)
+    return _Statements(claim, release, entry, application, queue, may_become)
 
 
 @dataclass(frozen=True)
@@ -193,7 +182,8 @@ def claim(
     *, officer: User, queue: ReviewQueue, now: datetime, lease_until: datetime, data: dict[str, Any]
 ) -> Moved | None:
     """Take the queue's next case for the officer (see the module docstring); None when none
-    is waiting, or the officer already holds one. Needs the caller's transaction."""
+    is waiting, the officer is not a member of the queue, or already holds a case. Needs the
+    caller's transaction."""
     statements = _statements()
     row = _run(
         statements.claim,

@@ -20,7 +20,7 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -160,7 +160,9 @@ def held_entry(*, officer: User) -> QueueEntry | None:
     )
 
 
-@transaction.atomic
+ONE_HELD_CASE = "queue_entry_one_held_case_per_officer"
+
+
 def case_claim_next(*, officer: User, queue: ReviewQueue) -> QueueEntry | None:
     """Give the officer the highest-priority, longest-waiting case of the queue, under a lease.
 
@@ -169,40 +171,53 @@ def case_claim_next(*, officer: User, queue: ReviewQueue) -> QueueEntry | None:
     entry and application together. None when the queue has nothing waiting.
 
     The entry comes back with its application, queue and holder loaded (a case summary needs
-    no further query). Two statements besides BEGIN and COMMIT, whatever the queue's size
-    (reviews/claiming.py: the officer's lock and membership; then the claim, the application's
-    transition and its timeline row in one); two more when it finds nothing to claim (the held
-    case, its lease).
+    no further query). One statement besides BEGIN and COMMIT, whatever the queue's size
+    (reviews/claiming.py: membership, the claim, the application's transition and its timeline
+    row); when it claims nothing, one to three more say why (membership, the held case, its
+    lease).
     """
     _require_officer(officer)
-    # One claim at a time per officer (two tabs): the unique "one held case" constraint would
-    # otherwise turn the race into an error instead of an answer.
-    if not claiming.officer_lock(officer=officer, queue=queue):
-        raise _not_a_member(queue)
-    # After the lock, so a claim from the officer's other tab has committed by now. Most claims
-    # find nothing held: the claim itself asks, and the held case is looked up only when it
-    # finds nothing.
     now = timezone.now()
-    claimed = claiming.claim(
-        officer=officer,
-        queue=queue,
-        now=now,
-        lease_until=_lease_until(now),
-        data={"queue": queue.code, "claimed": True},
-    )
-    if claimed is None:
-        held = held_entry(officer=officer)
-        if held is None:
-            return None
-        held.lease_expires_at = _lease_until(timezone.now())
-        QueueEntry.objects.filter(pk=held.pk).update(lease_expires_at=held.lease_expires_at)
-        held.claimed_by = officer
-        return held
-    if claimed.application is None:  # rolled back with the transaction
-        raise IllegalTransition.between(claimed.previous_status, Status.IN_REVIEW)
-    entry = claimed.entry
-    entry.application, entry.queue, entry.claimed_by = claimed.application, queue, officer
-    return entry
+    try:
+        with transaction.atomic():
+            claimed = claiming.claim(
+                officer=officer,
+                queue=queue,
+                now=now,
+                lease_until=_lease_until(now),
+                data={"queue": queue.code, "claimed": True},
+            )
+            if claimed is not None:
+                if claimed.application is None:  # rolls the claim back
+                    raise IllegalTransition.between(claimed.previous_status, Status.IN_REVIEW)
+                entry = claimed.entry
+                entry.application, entry.queue = claimed.application, queue
+                entry.claimed_by = officer
+                return entry
+    except IntegrityError as exc:
+        # The officer's other tab claimed a case at the same moment: this claim waited for it
+        # on the "one held case" index, and is rolled back. That case is the answer. (Cheaper
+        # than locking the officer's row on every claim: a round trip, issue 7.)
+        diagnosis = getattr(exc.__cause__, "diag", None)
+        if getattr(diagnosis, "constraint_name", None) != ONE_HELD_CASE:
+            raise
+    if not is_queue_member(officer=officer, queue=queue):
+        raise _not_a_member(queue)
+    return _held_case_renewed(officer)
+
+
+@transaction.atomic
+def _held_case_renewed(officer: User) -> QueueEntry | None:
+    """The case the officer holds, with its lease renewed; None if they hold none."""
+    held = held_entry(officer=officer)
+    if held is None:
+        return None
+    held.lease_expires_at = _lease_until(timezone.now())
+    QueueEntry.objects.filter(
+        pk=held.pk, claimed_by=officer, state=QueueEntry.State.IN_REVIEW
+    ).update(lease_expires_at=held.lease_expires_at)
+    held.claimed_by = officer
+    return held
 
 
 @transaction.atomic

@@ -24,11 +24,12 @@ pytestmark = pytest.mark.django_db
 # is one of them (the token with its user and the officer's permissions) and the key two
 # (claimed, answer stored); the rest is the operation. In a test, SAVEPOINT and RELEASE stand
 # where production sends BEGIN and COMMIT.
-CLAIM_REQUEST = 8  # + queue, SAVEPOINT, officer lock, the claim (entry, case, timeline), RELEASE
+CLAIM_REQUEST = 7  # + queue, SAVEPOINT, the claim (membership, entry, case, timeline), RELEASE
 RELEASE_REQUEST = 7  # + access, SAVEPOINT, the release (case and entry locked, entry, case,
 #                      two timeline rows), RELEASE
-CLAIM_SERVICE = 4  # SAVEPOINT, officer lock, the claim, RELEASE
-CLAIM_HELD = 2  # more when the officer holds a case already: the held case, its lease
+CLAIM_SERVICE = 3  # SAVEPOINT, the claim, RELEASE
+# more when the officer holds a case already: membership, SAVEPOINT, held case, lease, RELEASE
+CLAIM_HELD = 5
 RELEASE_SERVICE = 3  # SAVEPOINT, the release, RELEASE
 
 _keys = itertools.count()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from applications.models import Status, TimelineEvent
 from kvisa.errors import DomainError
@@ -156,3 +157,64 @@ def test_the_holder_deciding_twice_at_once_makes_one_decision(settings):
     assert isinstance(loss, DomainError)
     assert loss.status_code == 409
     assert Decision.objects.filter(application=case).count() == 1
+
+
+def _blocked_on_a_lock(timeout: float = 30) -> bool:
+    """Whether another connection is waiting on a lock (polled from this one)."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0]:
+                return True
+            time.sleep(0.02)
+    return False
+
+
+def test_a_claim_racing_the_officers_other_tab_waits_for_it_and_answers_its_case():
+    """Both tabs' claims find nothing held; the second waits on the "one held case" index for
+    the first to commit, then answers with the first's case instead of failing."""
+    queue = ReviewQueue.objects.get(code="standard")
+    queued_cases(queue, 3)
+    officer = officer_in(queue, with_totp=False)
+    claimed, commit = threading.Event(), threading.Event()
+    results: dict[str, Any] = {}
+
+    def first_tab() -> None:
+        try:
+            with transaction.atomic():
+                results["first"] = services.case_claim_next(officer=officer, queue=queue)
+                claimed.set()
+                assert commit.wait(30)
+        finally:
+            connection.close()
+
+    def second_tab() -> None:
+        try:
+            assert claimed.wait(30)
+            results["second"] = services.case_claim_next(officer=officer, queue=queue)
+        except Exception as exc:  # reported to the test, which asserts on it
+            results["second"] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first_tab), threading.Thread(target=second_tab)]
+    for thread in threads:
+        thread.start()
+    try:
+        assert _blocked_on_a_lock(), "the second claim never waited for the first"
+    finally:
+        commit.set()
+        for thread in threads:
+            thread.join(timeout=60)
+
+    assert isinstance(results["second"], QueueEntry), results["second"]
+    assert results["second"].pk == results["first"].pk
+    assert results["second"].claimed_by == officer
+    (held,) = QueueEntry.objects.filter(claimed_by=officer, state="in_review")
+    assert held.pk == results["first"].pk
+    assert QueueEntry.objects.filter(queue=queue, state="waiting").count() == 2
+    assert TimelineEvent.objects.filter(to_status=Status.IN_REVIEW).count() == 1
