@@ -271,10 +271,10 @@ def _statement_kind(sql: str) -> str:
         return "SAVEPOINT / RELEASE (nested atomic)"
     if head.startswith("SELECT") and '"accounts_user"' in sql and "FOR UPDATE" in sql:
         return "officer row lock (+ membership)"
+    if "SKIP LOCKED" in sql:
+        return "the claim (membership, SKIP LOCKED pick, entry, case, timeline)"
     if "policy_reviewqueue_members" in sql:
         return "membership check"
-    if "SKIP LOCKED" in sql:
-        return "the claim (SKIP LOCKED pick, entry, case, timeline)"
     if head.startswith("SELECT") and "screening_queueentry" in sql:
         return "held entry lookup"
     if head.startswith("UPDATE") and "screening_queueentry" in sql:

@@ -82,6 +82,12 @@ def _transition(source: str, events: str, *, events_from: str = "") -> str:
 def _statements() -> _Statements:
     entries, applications, queues = table(QueueEntry), table(Application), table(ReviewQueue)
     members = ReviewQueue.members.through
+    # The states are written into the SQL, not sent as parameters: once PostgreSQL plans a
+    # prepared statement generically, "state = $2" no longer matches the partial indexes'
+    # "state = 'waiting'" (the claimable cases) and "state = 'in_review'" (the held ones).
+    waiting, in_review = (
+        f"'{s.value}'" for s in (QueueEntry.State.WAITING, QueueEntry.State.IN_REVIEW)
+    )
     entry, application, queue = (
         columns(QueueEntry, "e"),
         columns(Application, "a"),
@@ -101,21 +107,21 @@ def _statements() -> _Statements:
         WITH picked AS (
             SELECT e.id, e.application_id, a.status
             FROM {entries} e JOIN {applications} a ON a.id = e.application_id
-            WHERE e.queue_id = %(queue)s AND e.state = %(waiting)s
+            WHERE e.queue_id = %(queue)s AND e.state = {waiting}
               AND EXISTS (
                   SELECT 1 FROM {table(members)} m
                   WHERE m.reviewqueue_id = %(queue)s AND m.user_id = %(actor)s
               )
               AND NOT EXISTS (
                   SELECT 1 FROM {entries} h
-                  WHERE h.claimed_by_id = %(actor)s AND h.state = %(in_review)s
+                  WHERE h.claimed_by_id = %(actor)s AND h.state = {in_review}
               )
             ORDER BY e.priority DESC, e.entered_at
             LIMIT 1
             FOR UPDATE OF e, a SKIP LOCKED
         ), taken AS (
             UPDATE {entries} AS e
-            SET state = %(in_review)s, claimed_by_id = %(actor)s, claimed_at = %(now)s,
+            SET state = {in_review}, claimed_by_id = %(actor)s, claimed_at = %(now)s,
                 lease_expires_at = %(lease)s, updated_at = %(now)s
             FROM picked WHERE e.id = picked.id
             RETURNING {", ".join(entry.sql)}
@@ -131,10 +137,10 @@ def _statements() -> _Statements:
             FOR UPDATE OF a, e
         ), returned AS (
             UPDATE {entries} AS e
-            SET state = %(waiting)s, claimed_by_id = NULL, claimed_at = NULL,
+            SET state = {waiting}, claimed_by_id = NULL, claimed_at = NULL,
                 lease_expires_at = NULL, updated_at = %(now)s
             FROM held
-            WHERE e.id = held.id AND held.state = %(in_review)s
+            WHERE e.id = held.id AND held.state = {in_review}
               AND (held.claimed_by_id = %(actor)s OR %(supervisor)s)
             RETURNING {", ".join(entry.sql)}
         ), {release_moves}
@@ -190,8 +196,6 @@ def claim(
         {
             "queue": queue.pk,
             "actor": officer.pk,
-            "waiting": QueueEntry.State.WAITING,
-            "in_review": QueueEntry.State.IN_REVIEW,
             "to": Status.IN_REVIEW,
             "from": statements.may_become[Status.IN_REVIEW],
             "now": now,
@@ -224,8 +228,6 @@ def release(
             "application": application.pk,
             "actor": actor.pk,
             "supervisor": supervisor,
-            "waiting": QueueEntry.State.WAITING,
-            "in_review": QueueEntry.State.IN_REVIEW,
             "to": Status.QUEUED,
             "from": statements.may_become[Status.QUEUED],
             "now": now,

@@ -7,6 +7,7 @@ import itertools
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from applications.models import Application, Status, TimelineEvent
@@ -366,3 +367,56 @@ def test_a_held_case_whose_status_may_not_go_back_to_queued_is_refused(queue, of
             services.case_release(application=case, actor=officer)
 
     _nothing_changes(case, entry.pk, release)
+
+
+def _generic_plan(sql: str, params: dict) -> str:
+    """EXPLAIN of ``sql`` planned as PostgreSQL plans a prepared statement once it stops
+    planning it for each call's values (a generic plan), sequential scans off so that only an
+    index's predicate decides which index serves."""
+    import re
+
+    names: list[str] = []
+
+    def number(match: re.Match) -> str:
+        if match[1] not in names:
+            names.append(match[1])
+        return f"${names.index(match[1]) + 1}"
+
+    prepared = re.sub(r"%\((\w+)\)s", number, sql)
+    arguments = connection.ops.compose_sql(
+        ", ".join(["%s"] * len(names)), [params[n] for n in names]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"PREPARE generic_claim AS {prepared}")
+        try:
+            cursor.execute(f"EXPLAIN EXECUTE generic_claim({arguments})")
+            return "\n".join(line for (line,) in cursor.fetchall())
+        finally:
+            cursor.execute("DEALLOCATE generic_claim")
+
+
+def test_the_claim_finds_waiting_cases_by_their_partial_index_once_its_plan_is_generic(
+    queue, officer
+):
+    """PostgreSQL prepares a statement a connection repeats (DATABASE_PREPARED_STATEMENTS) and
+    may then plan it once for any values: a state sent as a parameter would no longer match
+    the partial indexes' predicates, and the claim would walk every entry of the queue."""
+    from reviews import claiming
+
+    now = timezone.now()
+    plan = _generic_plan(
+        claiming._statements().claim,
+        {
+            "queue": queue.pk,
+            "actor": officer.pk,
+            "to": Status.IN_REVIEW,
+            "from": [Status.QUEUED],
+            "now": now,
+            "lease": now,
+            "data": "{}",
+        },
+    )
+    assert "queue_entry_claimable_idx" in plan
+    assert "queue_entry_one_held_case_per_officer" in plan
