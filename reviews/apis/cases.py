@@ -41,6 +41,7 @@ from reviews.apis.common import (
     DecisionSerializer,
     case_etag,
     case_summary,
+    entry_summary,
     request_case,
     request_officer,
 )
@@ -273,7 +274,7 @@ class ReleaseApi(APIView):
         application = selectors.case_key_for_officer(officer=officer, reference=reference)
         entry = services.case_release(application=application, actor=officer)
         # The rows the release locked and wrote, as committed: reading them again costs a query.
-        return Response(CaseSummarySerializer(entry.application).data)
+        return Response(entry_summary(entry))
 
 
 class DocumentDownloadApi(APIView):

@@ -19,6 +19,7 @@ from reviews.apis.common import (
     DECIDE,
     READ,
     CaseSummarySerializer,
+    entry_summary,
     request_officer,
 )
 
@@ -81,4 +82,4 @@ class ClaimNextApi(APIView):
         if entry is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         # The rows the claim locked and wrote, as committed: reading them again costs a query.
-        return Response(CaseSummarySerializer(entry.application).data)
+        return Response(entry_summary(entry))

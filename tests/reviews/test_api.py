@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -244,6 +245,29 @@ def test_the_list_shows_each_case_as_the_case_serializer_does(
         "queue_entry__queue", "queue_entry__claimed_by"
     ):
         assert shown[application.reference] == CaseSummarySerializer(application).data
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "UTC"])
+def test_an_entrys_summary_is_the_case_serializers_in_every_queue_state(
+    queue, officer, settings, zone
+):
+    """Claim and release answer with entry_summary (reviews.apis.common), the serializer's
+    shape built without its fields: both must agree for every state, in any time zone."""
+    from reviews.apis.common import CaseSummarySerializer, entry_summary
+
+    settings.TIME_ZONE = zone
+    _waiting, _held, overdue, paused = queued_cases(queue, 4)
+    services.case_claim_next(officer=officer, queue=queue)
+    QueueEntry.objects.filter(application=overdue).update(due_at=timezone.now() - timedelta(1))
+    QueueEntry.objects.filter(application=paused).update(state="paused", paused_at=timezone.now())
+    entries = list(
+        QueueEntry.objects.filter(queue=queue).select_related("application", "queue", "claimed_by")
+    )
+    assert {e.state for e in entries} >= {"waiting", "in_review", "paused"}
+    for entry in entries:
+        # as JSON, and type for type: a Country equals its code, but cannot be rendered
+        summary = json.dumps(entry_summary(entry), sort_keys=True)
+        assert summary == json.dumps(CaseSummarySerializer(entry.application).data, sort_keys=True)
 
 
 def test_the_field_filter_finds_a_case_by_its_post_or_any_degree_once(client, auth, case):
