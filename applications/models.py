@@ -128,8 +128,13 @@ class Application(SectionValidated):
     """One K-visa application by one applicant. Drafts are editable; submission freezes them."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # db_index=False: application_dashboard_idx (applicant, -created_at) serves "an applicant's
+    # applications"; a second index would only cost every write of the row (issue 7).
     applicant = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="applications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="applications",
+        db_index=False,
     )
     status = models.CharField(
         _("status"), max_length=24, choices=Status.choices, default=Status.DRAFT
@@ -159,7 +164,9 @@ class Application(SectionValidated):
     # Passport: the number is encrypted at rest; the keyed digest (number + nationality) is the
     # lookup and duplicate-detection key.
     passport_number = EncryptedTextField(_("passport number"), blank=True)
-    passport_digest = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    # Indexed in Meta (application_passport_idx): db_index would add a pattern-ops twin for
+    # LIKE, which an exact digest never needs, to every write of the row.
+    passport_digest = models.CharField(max_length=64, blank=True, editable=False)
     passport_issuing_country = CountryField(_("issuing country"), blank=True)
     passport_issue_date = models.DateField(_("date of issue"), null=True, blank=True)
     passport_expiry_date = models.DateField(_("date of expiry"), null=True, blank=True)
@@ -261,6 +268,8 @@ class Application(SectionValidated):
         ]
         indexes = [
             models.Index(fields=["applicant", "-created_at"], name="application_dashboard_idx"),
+            # Integrity: the same passport on other open cases.
+            models.Index(fields=["passport_digest"], name="application_passport_idx"),
             # The housekeeping task scans only drafts by age.
             models.Index(
                 fields=["updated_at"],
@@ -410,7 +419,10 @@ class TimelineEvent(models.Model):
     `public` events are shown to the applicant; internal ones only to officers.
     """
 
-    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="timeline")
+    # db_index=False: timeline_case_idx (application, at) serves a case's timeline.
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="timeline", db_index=False
+    )
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

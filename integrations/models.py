@@ -81,7 +81,10 @@ class WebhookMessage(models.Model):
         FAILED = "failed", _("Failed (gave up)")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="messages")
+    # db_index=False: webhook_message_log (endpoint first) serves an endpoint's messages.
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="+")
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     # Attempts in the current round; a redelivery starts again from 0.

@@ -213,8 +213,9 @@ class Letter(models.Model):
 class CaseNote(models.Model):
     """An internal note on a case: officers only, never shown to the applicant."""
 
+    # db_index=False: note_case_idx (application first) serves a case's notes.
     application = models.ForeignKey(
-        "applications.Application", on_delete=models.CASCADE, related_name="notes"
+        "applications.Application", on_delete=models.CASCADE, related_name="notes", db_index=False
     )
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     text = models.TextField(_("note"))
@@ -240,11 +241,12 @@ class CaseAccess(models.Model):
         DOWNLOAD = "download", _("Downloaded a document")
         LETTER = "letter", _("Downloaded the decision letter")
 
+    # db_index=False on both: access_case_idx and access_officer_idx lead with them.
     application = models.ForeignKey(
-        "applications.Application", on_delete=models.CASCADE, related_name="+"
+        "applications.Application", on_delete=models.CASCADE, related_name="+", db_index=False
     )
     officer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     action = models.CharField(max_length=16, choices=Action.choices)
     document = models.ForeignKey(
