@@ -19,10 +19,10 @@ round trip of its own. Here:
    what it found, so the service can say why nothing was released.
 
 The application's part is ``applications.services.application_transition`` written out in
-SQL for these two transitions: the same status table (TRANSITIONS decides which statuses may
-become the new one; any other is refused with the same IllegalTransition), the same two
-columns written, the same timeline rows. tests/reviews/test_claim_queries.py holds the rows
-written equal to the ORM path's.
+SQL for these two transitions (applications/transition_sql.py): the same status table
+(TRANSITIONS decides which statuses may become the new one; any other is refused with the
+same IllegalTransition), the same two columns written, the same timeline rows.
+tests/reviews/test_claim_queries.py holds the rows written equal to the ORM path's.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ from typing import Any
 from django.db import connection
 
 from accounts.models import User
-from applications.models import TRANSITIONS, Application, Status, TimelineEvent
+from applications.models import Application, Status
+from applications.transition_sql import may_become, transition_ctes
 from kvisa.rows import Columns, columns, table
 from policy.models import ReviewQueue
 from screening.models import QueueEntry
@@ -49,33 +50,7 @@ class _Statements:
     entry: Columns
     application: Columns
     queue: Columns
-    may_become: dict[str, list[str]]  # status: the statuses TRANSITIONS lets become it
-
-
-def _transition(source: str, events: str, *, events_from: str = "") -> str:
-    """The CTEs "moved" and "recorded": the application of ``source`` (a CTE with its
-    application_id and status, locked) moves to %(to)s if TRANSITIONS allows it from its
-    status (%(from)s), and the timeline rows ``events`` (a VALUES list of n, kind,
-    from_status, to_status, message, public, data, over ``events_from``, by default the
-    source) are written for it by %(actor)s, all at the one time %(now)s."""
-    applications, timeline = table(Application), table(TimelineEvent)
-    application = columns(Application, "a")
-    return f"""
-        moved AS (
-            UPDATE {applications} AS a SET status = %(to)s, updated_at = %(now)s
-            FROM {source}
-            WHERE a.id = {source}.application_id AND {source}.status = ANY(%(from)s)
-            RETURNING {", ".join(application.sql)}
-        ), recorded AS (
-            INSERT INTO {timeline}
-                (application_id, at, actor_id, kind, from_status, to_status, message, public, data)
-            SELECT moved.id, %(now)s, %(actor)s, v.kind, v.from_status, v.to_status, v.message,
-                   v.public, v.data
-            FROM moved CROSS JOIN {events_from or source}
-            CROSS JOIN LATERAL (VALUES {events}) AS
-                v(n, kind, from_status, to_status, message, public, data)
-            ORDER BY v.n
-        )"""  # noqa: S608 - names from the models' metadata, values parameters
+    from_statuses: dict[str, list[str]]  # status: the statuses TRANSITIONS lets become it
 
 
 @functools.cache
@@ -93,10 +68,10 @@ def _statements() -> _Statements:
         columns(Application, "a"),
         columns(ReviewQueue, "q"),
     )
-    claim_moves = _transition(
+    claim_moves = transition_ctes(
         "picked", "(1, 'status', picked.status, %(to)s, '', true, %(data)s::jsonb)"
     )
-    release_moves = _transition(
+    release_moves = transition_ctes(
         "held",
         "(1, 'status', held.status, %(to)s, '', true, '{}'::jsonb), "
         "(2, 'released', '', '', %(reason)s, false, "
@@ -149,11 +124,10 @@ def _statements() -> _Statements:
         FROM held JOIN {queues} q ON q.id = held.queue_id
         LEFT JOIN returned ON true LEFT JOIN moved ON true
     """  # noqa: S608 - names from the models' metadata, values parameters
-    may_become: dict[str, list[str]] = {
-        str(to): sorted(s for s, allowed in TRANSITIONS.items() if to in allowed)
-        for to in (Status.IN_REVIEW, Status.QUEUED)
+    from_statuses: dict[str, list[str]] = {
+        str(to): may_become(to) for to in (Status.IN_REVIEW, Status.QUEUED)
     }
-    return _Statements(claim, release, entry, application, queue, may_become)
+    return _Statements(claim, release, entry, application, queue, from_statuses)
 
 
 @dataclass(frozen=True)
@@ -197,7 +171,7 @@ def claim(
             "queue": queue.pk,
             "actor": officer.pk,
             "to": Status.IN_REVIEW,
-            "from": statements.may_become[Status.IN_REVIEW],
+            "from": statements.from_statuses[Status.IN_REVIEW],
             "now": now,
             "lease": lease_until,
             "data": json.dumps(data),
@@ -229,7 +203,7 @@ def release(
             "actor": actor.pk,
             "supervisor": supervisor,
             "to": Status.QUEUED,
-            "from": statements.may_become[Status.QUEUED],
+            "from": statements.from_statuses[Status.QUEUED],
             "now": now,
             "reason": reason,
         },
