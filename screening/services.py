@@ -27,7 +27,7 @@ from accounts.models import User
 from accounts.selectors import supervisor_emails
 from applications.checklist import missing_items
 from applications.models import OPEN_STATUSES, Application, Degree, Document, Status
-from applications.services import application_transition, timeline_record
+from applications.services import timeline_record
 from kvisa.errors import Conflict
 from policy.engine import (
     EXPLANATION_LANGUAGES,
@@ -38,6 +38,7 @@ from policy.engine import (
 )
 from policy.models import PolicyVersion, ReviewQueue
 from policy.selectors import engine_lists, policy_in_force
+from screening import routing as routing_sql
 from screening.calendar import add_working_days
 from screening.facts import facts_from_snapshot
 from screening.models import QueueEntry, Screening
@@ -269,52 +270,35 @@ def _routing_decision(screening: Screening) -> tuple[ReviewQueue, dict[str, Any]
     return queue, routing, int(rule.get("priority_boost", 0))
 
 
-@transaction.atomic
 def _step_routing(*, screening: Screening) -> QueueEntry | None:
     """Put the screened case in its queue; None when it was routed already.
 
-    One query locks the screening and the application; the step results come from the
-    in-memory `screening`, which no one can change once its first three steps committed.
+    Where it goes comes from the in-memory `screening`, which no one can change once its first
+    three steps committed; the writes are one statement (screening/routing.py) that locks the
+    screening and the application and acts only while the case is submitted and unrouted.
     """
-    locked = (
-        Screening.objects.select_for_update(of=("self", "application"))
-        .select_related("application")
-        .only("routed_at", "application__status", "application__submitted_at")
-        .get(pk=screening.pk)
-    )
-    application = locked.application
-    if locked.routed_at or application.status != Status.SUBMITTED:
-        return None
     queue, routing, boost = _routing_decision(screening)
     now = timezone.now()
-    entry = QueueEntry.objects.create(
-        application=application,
+    due_at = add_working_days(screening.application.submitted_at or now, queue.service_level_days)
+    entry = routing_sql.route(
+        screening=screening,
         queue=queue,
         priority=queue.priority + boost,
-        entered_at=now,
-        due_at=add_working_days(application.submitted_at or now, queue.service_level_days),
-    )
-    screening.queue = queue
-    screening.routing = routing
-    screening.routed_at = now
-    screening.save(update_fields=["queue", "routing", "routed_at"])
-    timeline_record(
-        application=application,
-        kind="screened",
-        actor=None,
-        public=False,
-        data={
+        due_at=due_at,
+        routing=routing,
+        screened={
             "screening": screening.pk,
             "eligible": screening.eligible,
             "points": screening.points,
             "fast_track": screening.fast_track,
             "flags": list(screening.flag_codes),
             "queue": queue.code,
-            "due_at": entry.due_at.isoformat(),
+            "due_at": due_at.isoformat(),
         },
+        now=now,
     )
-    # locked: the query above holds the application's row lock in this transaction
-    application_transition(application=application, to=Status.QUEUED, actor=None, locked=True)
+    if entry is not None:
+        screening.queue, screening.routing, screening.routed_at = queue, routing, now
     return entry
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +16,7 @@ from policy.models import ReviewQueue
 from reviews import services
 from reviews.models import Decision, Visa
 from screening.models import QueueEntry
+from tests.locks import another_session_waits_on_a_lock
 from tests.reviews.conftest import officer_in, queued_cases
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -159,21 +159,6 @@ def test_the_holder_deciding_twice_at_once_makes_one_decision(settings):
     assert Decision.objects.filter(application=case).count() == 1
 
 
-def _blocked_on_a_lock(timeout: float = 30) -> bool:
-    """Whether another connection is waiting on a lock (polled from this one)."""
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-            )
-            if cursor.fetchone()[0]:
-                return True
-            time.sleep(0.02)
-    return False
-
-
 def test_a_claim_racing_the_officers_other_tab_waits_for_it_and_answers_its_case():
     """Both tabs' claims find nothing held; the second waits on the "one held case" index for
     the first to commit, then answers with the first's case instead of failing."""
@@ -205,7 +190,7 @@ def test_a_claim_racing_the_officers_other_tab_waits_for_it_and_answers_its_case
     for thread in threads:
         thread.start()
     try:
-        assert _blocked_on_a_lock(), "the second claim never waited for the first"
+        assert another_session_waits_on_a_lock(), "the second claim never waited for the first"
     finally:
         commit.set()
         for thread in threads:

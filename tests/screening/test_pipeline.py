@@ -7,10 +7,11 @@ from datetime import date
 import pytest
 
 from applications import services as app_services
-from applications.models import DegreeLevel, DocumentKind, Status, TimelineEvent
+from applications.models import Application, DegreeLevel, DocumentKind, Status, TimelineEvent
 from applications.tasks import application_submitted
 from policy.models import Institution, ReviewQueue, StemField
 from screening import services
+from screening.calendar import add_working_days
 from screening.models import QueueEntry, Screening
 from tests.applications.conftest import complete_draft, pdf_upload, submit
 
@@ -72,10 +73,10 @@ def _with_more_degrees(application, extra: int):
 
 # The whole submission task, savepoints included (the test's transaction turns BEGIN/COMMIT into
 # SAVEPOINT/RELEASE): load; screen (lock and load the application, its degrees, documents and
-# screening, two list queries, duplicate passports, reused documents, insert); route (lock, queues,
-# holidays, entry, screening, two timeline rows, the status change on the row already locked); the
+# screening, two list queries, duplicate passports, reused documents, insert); route (queues,
+# holidays, then one statement: lock, entry, screening, status change, two timeline rows); the
 # confirmation (check, row).
-SUBMISSION_TASK_QUERIES = 24
+SUBMISSION_TASK_QUERIES = 17
 
 
 @pytest.mark.parametrize("extra_degrees", [0, 3])
@@ -92,3 +93,114 @@ def test_the_submission_task_makes_the_same_queries_whatever_the_file_holds(
     screening = Screening.objects.get(application=application)
     assert screening.complete is True  # every degree's documents were found, none re-read
     assert TimelineEvent.objects.filter(application=application, kind="confirmation_sent").exists()
+
+
+def _row(model, **where):
+    return model.objects.filter(**where).values().get()
+
+
+def test_routing_writes_the_entry_the_screening_the_status_and_two_timeline_rows(submitted):
+    before = _row(Application, pk=submitted.pk)
+    screening = services.screening_run(application_id=submitted.pk)
+    assert screening is not None
+
+    entry = _row(QueueEntry, application_id=submitted.pk)
+    queue = screening.queue
+    routed = _row(Screening, pk=screening.pk)
+    after = _row(Application, pk=submitted.pk)
+    assert (entry["queue_id"], entry["state"], entry["claimed_by_id"]) == (
+        queue.pk,
+        "waiting",
+        None,
+    )
+    assert entry["priority"] == queue.priority + screening.routing["rule"].get("priority_boost", 0)
+    assert entry["entered_at"] == entry["updated_at"] == routed["routed_at"] == after["updated_at"]
+    assert entry["due_at"] == add_working_days(before["submitted_at"], queue.service_level_days)
+    assert (routed["queue_id"], routed["routing"]) == (queue.pk, screening.routing)
+    assert routed["routing"]["queue"] == queue.code
+    assert {k for k in before if before[k] != after[k]} == {"status", "updated_at"}
+    assert after["status"] == Status.QUEUED
+
+    screened, status = TimelineEvent.objects.filter(
+        application=submitted, at=routed["routed_at"]
+    ).order_by("pk")
+    assert (screened.kind, screened.actor_id, screened.public, screened.message) == (
+        "screened",
+        None,
+        False,
+        "",
+    )
+    assert screened.data == {
+        "screening": screening.pk,
+        "eligible": screening.eligible,
+        "points": screening.points,
+        "fast_track": screening.fast_track,
+        "flags": list(screening.flag_codes),
+        "queue": queue.code,
+        "due_at": entry["due_at"].isoformat(),
+    }
+    assert (status.kind, status.actor_id, status.public, status.from_status, status.to_status) == (
+        "status",
+        None,
+        True,
+        Status.SUBMITTED,
+        Status.QUEUED,
+    )
+    assert status.data == {}
+
+
+def test_a_case_no_longer_submitted_is_not_routed(submitted):
+    Application.objects.filter(pk=submitted.pk).update(status=Status.WITHDRAWN)
+    screening = services._screening_steps(application_id=submitted.pk)
+    assert screening is None  # the steps stop too: nothing is written
+    assert not QueueEntry.objects.filter(application=submitted).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_routing_one_case_at_once_queue_it_once(media_root):
+    """The second run's routing waits on the first's lock, then finds the case routed."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from tests.locks import another_session_waits_on_a_lock
+
+    application = submit(complete_draft())
+    screening = services._screening_steps(application_id=application.pk)
+    assert screening is not None
+    held, release = threading.Event(), threading.Event()
+    results = {}
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                results["first"] = services._step_routing(screening=screening)
+                held.set()
+                assert release.wait(30)
+        finally:
+            connection.close()
+
+    def second() -> None:
+        try:
+            assert held.wait(30)
+            results["second"] = services._step_routing(screening=screening)
+        except Exception as exc:  # reported to the test, which asserts on it
+            results["second"] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    try:
+        assert another_session_waits_on_a_lock(), "the second routing never waited"
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(timeout=60)
+
+    assert isinstance(results["first"], QueueEntry)
+    assert results["second"] is None
+    assert QueueEntry.objects.filter(application=application).count() == 1
+    assert TimelineEvent.objects.filter(application=application, kind="screened").count() == 1
+    assert Application.objects.get(pk=application.pk).status == Status.QUEUED
