@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from applications.models import Status, TimelineEvent
 from kvisa.errors import DomainError
@@ -16,7 +16,7 @@ from policy.models import ReviewQueue
 from reviews import services
 from reviews.models import Decision, Visa
 from screening.models import QueueEntry
-from tests.locks import another_session_waits_on_a_lock
+from tests.locks import race_on_a_lock
 from tests.reviews.conftest import officer_in, queued_cases
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -165,41 +165,16 @@ def test_a_claim_racing_the_officers_other_tab_waits_for_it_and_answers_its_case
     queue = ReviewQueue.objects.get(code="standard")
     queued_cases(queue, 3)
     officer = officer_in(queue, with_totp=False)
-    claimed, commit = threading.Event(), threading.Event()
-    results: dict[str, Any] = {}
 
-    def first_tab() -> None:
-        try:
-            with transaction.atomic():
-                results["first"] = services.case_claim_next(officer=officer, queue=queue)
-                claimed.set()
-                assert commit.wait(30)
-        finally:
-            connection.close()
+    def claim() -> QueueEntry | None:
+        return services.case_claim_next(officer=officer, queue=queue)
 
-    def second_tab() -> None:
-        try:
-            assert claimed.wait(30)
-            results["second"] = services.case_claim_next(officer=officer, queue=queue)
-        except Exception as exc:  # reported to the test, which asserts on it
-            results["second"] = exc
-        finally:
-            connection.close()
+    first, second = race_on_a_lock(claim, claim)
 
-    threads = [threading.Thread(target=first_tab), threading.Thread(target=second_tab)]
-    for thread in threads:
-        thread.start()
-    try:
-        assert another_session_waits_on_a_lock(), "the second claim never waited for the first"
-    finally:
-        commit.set()
-        for thread in threads:
-            thread.join(timeout=60)
-
-    assert isinstance(results["second"], QueueEntry), results["second"]
-    assert results["second"].pk == results["first"].pk
-    assert results["second"].claimed_by == officer
+    assert isinstance(second, QueueEntry), second
+    assert second.pk == first.pk
+    assert second.claimed_by == officer
     (held,) = QueueEntry.objects.filter(claimed_by=officer, state="in_review")
-    assert held.pk == results["first"].pk
+    assert held.pk == first.pk
     assert QueueEntry.objects.filter(queue=queue, state="waiting").count() == 2
     assert TimelineEvent.objects.filter(to_status=Status.IN_REVIEW).count() == 1

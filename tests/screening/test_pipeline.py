@@ -159,48 +159,19 @@ def test_a_case_no_longer_submitted_is_not_routed(submitted):
 @pytest.mark.django_db(transaction=True)
 def test_two_runs_routing_one_case_at_once_queue_it_once(media_root):
     """The second run's routing waits on the first's lock, then finds the case routed."""
-    import threading
-
-    from django.db import connection, transaction
-
-    from tests.locks import another_session_waits_on_a_lock
+    from tests.locks import race_on_a_lock
 
     application = submit(complete_draft())
     screening = services._screening_steps(application_id=application.pk)
     assert screening is not None
-    held, release = threading.Event(), threading.Event()
-    results = {}
 
-    def first() -> None:
-        try:
-            with transaction.atomic():
-                results["first"] = services._step_routing(screening=screening)
-                held.set()
-                assert release.wait(30)
-        finally:
-            connection.close()
+    def route() -> QueueEntry | None:
+        return services._step_routing(screening=screening)
 
-    def second() -> None:
-        try:
-            assert held.wait(30)
-            results["second"] = services._step_routing(screening=screening)
-        except Exception as exc:  # reported to the test, which asserts on it
-            results["second"] = exc
-        finally:
-            connection.close()
+    first, second = race_on_a_lock(route, route)
 
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    try:
-        assert another_session_waits_on_a_lock(), "the second routing never waited"
-    finally:
-        release.set()
-        for thread in threads:
-            thread.join(timeout=60)
-
-    assert isinstance(results["first"], QueueEntry)
-    assert results["second"] is None
+    assert isinstance(first, QueueEntry)
+    assert second is None
     assert QueueEntry.objects.filter(application=application).count() == 1
     assert TimelineEvent.objects.filter(application=application, kind="screened").count() == 1
     assert Application.objects.get(pk=application.pk).status == Status.QUEUED
