@@ -4,7 +4,8 @@ rule.
 
 Locks, always in this order: application, queue entry, decision. The applicant side (withdraw,
 answer evidence) locks application then entry too, so no two paths wait on each other. Claim
-next and the lease sweeper lock entry and application together with SKIP LOCKED and never wait.
+next and the lease sweeper lock entry and application together with SKIP LOCKED and never wait
+for another officer.
 
 Every change writes a timeline row (actor, time) in the same transaction: the timeline is the
 audit trail, and the supervisor audit view reads it.
@@ -166,9 +167,10 @@ ONE_HELD_CASE = "queue_entry_one_held_case_per_officer"
 def case_claim_next(*, officer: User, queue: ReviewQueue) -> QueueEntry | None:
     """Give the officer the highest-priority, longest-waiting case of the queue, under a lease.
 
-    An officer who already holds a case gets that one back (its lease renewed). Concurrent
-    claims never wait on each other: SKIP LOCKED passes over rows another claim has locked,
-    entry and application together. None when the queue has nothing waiting.
+    An officer who already holds a case gets that one back (its lease renewed). Different
+    officers' claims never wait on each other: SKIP LOCKED passes over rows another claim has
+    locked, entry and application together (only one officer's two claims at the same moment
+    wait, one for the other: see below). None when the queue has nothing waiting.
 
     The entry comes back with its application, queue and holder loaded (a case summary needs
     no further query). One statement besides BEGIN and COMMIT, whatever the queue's size
