@@ -92,6 +92,24 @@ class Institution(BilingualName):
         ]
 
 
+class ListsVersion(models.Model):
+    """One row whose version changes with every write to the governed lists the rule engine
+    reads (STEM fields, institutions): statement triggers on both tables update it (migration
+    0006), whatever writes them (the admin, an import, SQL). ``policy.selectors.engine_lists``
+    keeps the lists per process and reads them again only when the row's ``xmin`` (the
+    transaction that last wrote it) differs from the one it saw: a transaction id is never
+    handed out twice, so a write rolled back and another made later never look alike, which
+    a counter would (issue 7)."""
+
+    changes = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("governed lists version")
+
+    def __str__(self) -> str:
+        return f"lists version {self.changes}"
+
+
 class PolicyVersion(models.Model):
     """One complete set of rules. Sections are JSON documents validated by policy.schema."""
 

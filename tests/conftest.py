@@ -64,6 +64,15 @@ def _no_rendered_fragments_from_another_test():
     caches["fragments"].clear()
 
 
+@pytest.fixture(autouse=True)
+def _governed_lists_read_afresh():
+    """Each test starts with the governed lists not yet kept by the process, so the queries
+    a test pins do not depend on which test ran before it."""
+    from policy import selectors
+
+    selectors._lists_seen.clear()
+
+
 def _purge_queue(app: Celery, queue: str) -> None:
     with app.connection_for_write() as connection:
         connection.default_channel.queue_purge(queue)
