@@ -175,10 +175,26 @@ def case_claim_next(*, officer: User, queue: ReviewQueue) -> QueueEntry | None:
     The entry comes back with its application, queue and holder loaded (a case summary needs
     no further query). One statement besides BEGIN and COMMIT, whatever the queue's size
     (reviews/claiming.py: membership, the claim, the application's transition and its timeline
-    row); when it claims nothing, one to three more say why (membership, the held case, its
-    lease).
+    row); when it claims nothing, more say why (membership, the held case and its lease, or
+    when none is held one more claim).
     """
     _require_officer(officer)
+    entry = _claim_once(officer, queue)
+    if entry is not None:
+        return entry
+    if not is_queue_member(officer=officer, queue=queue):
+        raise _not_a_member(queue)
+    held = _held_case_renewed(officer)
+    if held is not None:
+        return held
+    # Nothing claimed and nothing held: the queue is empty, or the case held a moment ago was
+    # released since (the officer's other tab), so the claim is tried once more.
+    return _claim_once(officer, queue)
+
+
+def _claim_once(officer: User, queue: ReviewQueue) -> QueueEntry | None:
+    """The claim statement; None when it took nothing (not a member, holding a case, nothing
+    waiting, or the officer's other tab claimed at the same moment)."""
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -189,23 +205,23 @@ def case_claim_next(*, officer: User, queue: ReviewQueue) -> QueueEntry | None:
                 lease_until=_lease_until(now),
                 data={"queue": queue.code, "claimed": True},
             )
-            if claimed is not None:
-                if claimed.application is None:  # rolls the claim back
-                    raise IllegalTransition.between(claimed.previous_status, Status.IN_REVIEW)
-                entry = claimed.entry
-                entry.application, entry.queue = claimed.application, queue
-                entry.claimed_by = officer
-                return entry
+            if claimed is None:
+                return None
+            if claimed.application is None:  # rolls the claim back
+                raise IllegalTransition.between(claimed.previous_status, Status.IN_REVIEW)
+            entry = claimed.entry
+            entry.application, entry.queue = claimed.application, queue
+            entry.claimed_by = officer
+            return entry
     except IntegrityError as exc:
         # The officer's other tab claimed a case at the same moment: this claim waited for it
-        # on the "one held case" index, and is rolled back. That case is the answer. (Cheaper
-        # than locking the officer's row on every claim: a round trip, issue 7.)
+        # on the "one held case" index, and is rolled back. That case is the answer, which
+        # the caller then finds held. (Cheaper than locking the officer's row on every claim:
+        # a round trip, issue 7.)
         diagnosis = getattr(exc.__cause__, "diag", None)
         if getattr(diagnosis, "constraint_name", None) != ONE_HELD_CASE:
             raise
-    if not is_queue_member(officer=officer, queue=queue):
-        raise _not_a_member(queue)
-    return _held_case_renewed(officer)
+        return None
 
 
 @transaction.atomic

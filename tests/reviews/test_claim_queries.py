@@ -420,3 +420,35 @@ def test_the_claim_finds_waiting_cases_by_their_partial_index_once_its_plan_is_g
     )
     assert "queue_entry_claimable_idx" in plan
     assert "queue_entry_one_held_case_per_officer" in plan
+
+
+def test_a_case_released_by_the_other_tab_while_claiming_is_claimed_not_answered_empty(
+    queue, officer, monkeypatch
+):
+    """The claim finds the officer holding a case; before it looks the case up, the officer's
+    other tab releases it. "Nothing waiting" would be wrong: the claim is tried again."""
+    queued_cases(queue, 1)
+    held = services.case_claim_next(officer=officer, queue=queue)
+    assert held is not None
+    membership = services.is_queue_member
+
+    def other_tab_releases_meanwhile(**kwargs):
+        services.case_release(application=held.application, actor=officer)
+        return membership(**kwargs)
+
+    monkeypatch.setattr(services, "is_queue_member", other_tab_releases_meanwhile)
+    again = services.case_claim_next(officer=officer, queue=queue)
+
+    assert again is not None
+    assert again.state == QueueEntry.State.IN_REVIEW
+    assert again.claimed_by_id == officer.pk
+
+
+def test_an_empty_queue_answers_none_in_a_fixed_number_of_statements(
+    queue, officer, django_assert_num_queries
+):
+    QueueEntry.objects.filter(queue=queue).update(state=QueueEntry.State.DONE)
+    assert officer.is_officer  # permissions cached, as after the API's authentication
+    # SAVEPOINT, claim, RELEASE; membership; SAVEPOINT, held case, RELEASE; the claim again
+    with django_assert_num_queries(CLAIM_SERVICE + 4 + CLAIM_SERVICE):
+        assert services.case_claim_next(officer=officer, queue=queue) is None
