@@ -39,7 +39,7 @@ from policy.models import ReviewQueue
 from policy.selectors import policy_in_force
 from reviews import claiming
 from reviews.models import ENTRIES_RANK, CaseNote, Decision, Entries, RefusalReason, Visa
-from screening.models import QueueEntry, Screening
+from screening.models import ONE_HELD_CASE, QueueEntry, Screening
 from screening.services import queue_entry_escalate, queue_entry_pause, queue_entry_resume
 
 
@@ -159,9 +159,6 @@ def held_entry(*, officer: User) -> QueueEntry | None:
         .filter(claimed_by=officer, state=QueueEntry.State.IN_REVIEW)
         .first()
     )
-
-
-ONE_HELD_CASE = "queue_entry_one_held_case_per_officer"
 
 
 def case_claim_next(*, officer: User, queue: ReviewQueue) -> QueueEntry | None:

@@ -87,6 +87,11 @@ class Screening(models.Model):
         return tuple(f["code"] for f in self.flags)
 
 
+# The constraint "an officer holds at most one case"; reviews.services.case_claim_next tells its
+# violation (the officer's other tab claimed at the same moment) from any other by this name.
+ONE_HELD_CASE = "queue_entry_one_held_case_per_officer"
+
+
 class QueueEntry(models.Model):
     """A case in a review queue, from routing until it is decided or withdrawn."""
 
@@ -143,7 +148,7 @@ class QueueEntry(models.Model):
             models.UniqueConstraint(
                 fields=["claimed_by"],
                 condition=Q(state="in_review"),
-                name="queue_entry_one_held_case_per_officer",
+                name=ONE_HELD_CASE,
             ),
         ]
         indexes = [
