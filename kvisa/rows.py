@@ -9,7 +9,9 @@ JSON, time zones), so the instance equals what a queryset would have given.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from django.db import connection
@@ -57,3 +59,20 @@ def columns(model: type[Model], alias: str) -> Columns:
 def table(model: type[Model]) -> str:
     """The model's table name, quoted."""
     return connection.ops.quote_name(model._meta.db_table)
+
+
+def literal(choice: Enum) -> str:
+    """A model choice's value as an SQL string literal, for a statement that must name it
+    rather than send it: a prepared statement's generic plan matches a partial index's
+    predicate (``state = 'waiting'``) only against a literal. For our own choice values only,
+    never for input."""
+    value = str(choice.value)
+    assert "'" not in value
+    return f"'{value}'"
+
+
+def one_row(sql: str, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """The first row ``sql`` returns, or None."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()

@@ -33,12 +33,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
-
 from accounts.models import User
 from applications.models import Application, Status
 from applications.transition_sql import may_become, transition_ctes
-from kvisa.rows import Columns, columns, table
+from kvisa.rows import Columns, columns, literal, one_row, table
 from policy.models import ReviewQueue
 from screening.models import QueueEntry
 
@@ -60,9 +58,7 @@ def _statements() -> _Statements:
     # The states are written into the SQL, not sent as parameters: once PostgreSQL plans a
     # prepared statement generically, "state = $2" no longer matches the partial indexes'
     # "state = 'waiting'" (the claimable cases) and "state = 'in_review'" (the held ones).
-    waiting, in_review = (
-        f"'{s.value}'" for s in (QueueEntry.State.WAITING, QueueEntry.State.IN_REVIEW)
-    )
+    waiting, in_review = literal(QueueEntry.State.WAITING), literal(QueueEntry.State.IN_REVIEW)
     entry, application, queue = (
         columns(QueueEntry, "e"),
         columns(Application, "a"),
@@ -152,12 +148,6 @@ def _moved(statements: _Statements, previous_status: str, values: tuple[Any, ...
     )
 
 
-def _run(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
-
-
 def claim(
     *, officer: User, queue: ReviewQueue, now: datetime, lease_until: datetime, data: dict[str, Any]
 ) -> Moved | None:
@@ -165,7 +155,7 @@ def claim(
     is waiting, the officer is not a member of the queue, or already holds a case. Needs the
     caller's transaction."""
     statements = _statements()
-    row = _run(
+    row = one_row(
         statements.claim,
         {
             "queue": queue.pk,
@@ -196,7 +186,7 @@ def release(
     the status change and a "released" timeline row; None when the case has no queue entry.
     The Held part says what was found, so the caller can say why nothing was released."""
     statements = _statements()
-    row = _run(
+    row = one_row(
         statements.release,
         {
             "application": application.pk,

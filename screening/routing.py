@@ -22,22 +22,20 @@ import json
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
-
 from applications.models import TRANSITIONS, Application, Status
 from applications.transition_sql import may_become, transition_ctes
-from kvisa.rows import Columns, columns, table
+from kvisa.rows import Columns, columns, literal, one_row, table
 from policy.models import ReviewQueue
 from screening.models import QueueEntry, Screening
 
 
 @functools.cache
-def _statement() -> tuple[str, Columns]:
+def _statement() -> tuple[str, Columns, list[str]]:
     assert Status.QUEUED in TRANSITIONS[Status.SUBMITTED]  # the move this statement makes
     entry = columns(QueueEntry, "e")
     screenings, entries = table(Screening), table(QueueEntry)
     # Literals, not parameters: a generic plan must still know the state it looks for.
-    submitted, waiting = f"'{Status.SUBMITTED.value}'", f"'{QueueEntry.State.WAITING.value}'"
+    submitted, waiting = literal(Status.SUBMITTED), literal(QueueEntry.State.WAITING)
     moves = transition_ctes(
         "locked",
         "(1, 'screened', '', '', '', false, %(screened)s::jsonb), "
@@ -63,7 +61,7 @@ def _statement() -> tuple[str, Columns]:
         ), {moves}
         SELECT entered.* FROM entered
     """  # noqa: S608 - names from the models' metadata, values parameters
-    return sql, entry
+    return sql, entry, may_become(Status.QUEUED)
 
 
 def route(
@@ -78,22 +76,20 @@ def route(
 ) -> QueueEntry | None:
     """Put the screened case in ``queue`` (see the module docstring); None when it is routed
     already or no longer submitted. ``screened`` is the "screened" timeline row's data."""
-    sql, entry = _statement()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            {
-                "screening": screening.pk,
-                "queue": queue.pk,
-                "priority": priority,
-                "now": now,
-                "due": due_at,
-                "routing": json.dumps(routing),
-                "screened": json.dumps(screened),
-                "to": Status.QUEUED,
-                "from": may_become(Status.QUEUED),
-                "actor": None,
-            },
-        )
-        row = cursor.fetchone()
+    sql, entry, from_statuses = _statement()
+    row = one_row(
+        sql,
+        {
+            "screening": screening.pk,
+            "queue": queue.pk,
+            "priority": priority,
+            "now": now,
+            "due": due_at,
+            "routing": json.dumps(routing),
+            "screened": json.dumps(screened),
+            "to": Status.QUEUED,
+            "from": from_statuses,
+            "actor": None,
+        },
+    )
     return None if row is None else entry.instance(row)
