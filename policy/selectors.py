@@ -7,6 +7,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from kvisa.errors import DomainError
+from kvisa.rows import one_row
 from policy.engine import Lists
 from policy.models import (
     Holiday,
@@ -51,9 +52,7 @@ def engine_lists() -> Lists:
 
     The version is read first: lists read after it are at least as new as it, so a version
     never stands for older lists than the ones a later read would give."""
-    with connection.cursor() as cursor:
-        cursor.execute(_VERSION_SQL)
-        row = cursor.fetchone()
+    row = one_row(_VERSION_SQL, {})
     key = (str(connection.settings_dict["NAME"]), row[0]) if row else None
     if key is not None and _lists_seen and _lists_seen[0][0] == key:
         return _lists_seen[0][1]
