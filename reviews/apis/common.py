@@ -160,7 +160,7 @@ def entry_summary(entry: QueueEntry) -> dict[str, Any]:
     are loaded (what claim and release hand back), through the case list's ``case_summary``
     without building the serializer's fields on every call."""
     application = entry.application
-    holder = None if entry.claimed_by_id is None else getattr(entry.claimed_by, "email", None)
+    holder = entry.claimed_by.email if entry.claimed_by is not None else None
     row = {
         "reference": application.reference,
         "status": application.status,
