@@ -29,8 +29,11 @@ def test_the_interactive_docs_render_every_operation_without_a_cdn_or_a_csp_erro
     operations = sum(1 for item in paths for method in item if method in METHODS)
     assert page.locator(".opblock").count() == operations
     operation.locator(".opblock-summary").click()
-    # the request body's example, chosen by name, and the answer's
-    assert operation.locator("option", has_text="A master's graduate").count() >= 1
+    # the request body's example, chosen by name, and the answer's (Swagger UI renders the
+    # expanded operation after the click returns: wait for it, then count)
+    example = operation.locator("option", has_text="A master's graduate")
+    example.first.wait_for(state="attached", timeout=30_000)
+    assert example.count() >= 1
     operation.get_by_text(EXAMPLE["applicant_email"]).first.wait_for()
     page.screenshot(path=artifacts / "api-docs.png", full_page=False)
     assert errors == []  # a CSP refusal of an inline script or style shows here
